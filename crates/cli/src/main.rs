@@ -1,1 +1,151 @@
-fn main(){}
+//! The `bucketwatch` binary: argument parsing and output formatting only; the work is done by
+//! `bucketwatch-pipeline`.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bucketwatch_core::{LogType, SourceInfo};
+use bucketwatch_pipeline::{Input, ParseJob, ParseReport};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "bucketwatch",
+    version,
+    about = "Security monitoring for Amazon S3: collect, normalize, detect, alert, search, harden",
+    long_about = "bucketwatch watches S3 buckets end to end. It reads S3 server access logs and \
+CloudTrail, normalizes each record into JSON with Panther-style standard fields (p_log_type, \
+p_row_id, p_event_time, p_any_ip_addresses, ...), and never drops a record it cannot parse: \
+those are kept as classification failures with their raw text."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Normalize log files into JSON lines on stdout.
+    #[command(long_about = "Normalize log files into JSON lines on stdout.
+
+Each input is a file path or - for stdin (the default when none is given). Compression is \
+detected from the bytes: gzip (also multi-member), zstd or plain text. Without --log-type every \
+record is classified on its own, so one file may mix S3 server access log lines and CloudTrail \
+JSON (a {\"Records\":[...]} file, one event per line, or EventBridge envelopes).
+
+Every record in gives one line out: a record that no parser accepts is printed as a \
+Bucketwatch.ClassificationFailure event with the reason, its line number and its raw text. A \
+summary goes to stderr.
+
+Exit status: 0 when every record parsed, 1 when some records failed to parse, 2 when an input \
+could not be used (missing file, unsupported compression, unreadable data).
+
+Examples:
+  bucketwatch parse access-2026-03-14.log
+  bucketwatch parse --log-type AWS.CloudTrail 111122223333_CloudTrail_*.json.gz
+  aws s3 cp s3://logs/key - | bucketwatch parse - | jq 'select(.httpstatus == 403)'")]
+    Parse(ParseArgs),
+}
+
+#[derive(Args)]
+struct ParseArgs {
+    /// Parse every record as this log type instead of classifying each one:
+    /// AWS.S3ServerAccess, AWS.CloudTrail, AWS.CloudTrailDigest or AWS.CloudTrailInsight.
+    #[arg(long, value_name = "TYPE", value_parser = parse_log_type)]
+    log_type: Option<LogType>,
+
+    /// Value of p_source_id on every event (for example the integration's id).
+    #[arg(long, value_name = "ID")]
+    source_id: Option<String>,
+
+    /// Value of p_source_label on every event (for example "prod access logs").
+    #[arg(long, value_name = "LABEL")]
+    source_label: Option<String>,
+
+    /// Files to read; - is stdin. Reads stdin when none is given.
+    #[arg(value_name = "FILE")]
+    inputs: Vec<String>,
+}
+
+fn parse_log_type(s: &str) -> Result<LogType, String> {
+    s.parse::<LogType>().map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => parse(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("bucketwatch: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse(args: ParseArgs) -> anyhow::Result<u8> {
+    let inputs: Vec<String> = if args.inputs.is_empty() {
+        if io::stdin().is_terminal() {
+            eprintln!(
+                "bucketwatch parse: reading from stdin (name files to read them; see --help)"
+            );
+        }
+        vec!["-".into()]
+    } else {
+        args.inputs
+    };
+    let job = ParseJob {
+        log_type: args.log_type,
+        inputs: inputs.iter().map(|a| Input::from_arg(a)).collect(),
+        source: SourceInfo::new(args.source_id, args.source_label, None),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let report = job.run(&mut out).context("writing to stdout failed")?;
+    print_summary(&report, &mut io::stderr().lock());
+    Ok(report.exit_code() as u8)
+}
+
+fn print_summary(report: &ParseReport, err: &mut dyn Write) {
+    for input in &report.inputs {
+        if let Some(e) = &input.error {
+            let _ = writeln!(err, "bucketwatch parse: error: {e}");
+        }
+    }
+    let by_type: Vec<String> = report
+        .totals
+        .iter()
+        .map(|(t, n)| match t {
+            LogType::ClassificationFailure => format!("{n} failed to parse"),
+            t => format!("{n} {t}"),
+        })
+        .collect();
+    let _ = writeln!(
+        err,
+        "bucketwatch parse: {} input{}, {} record{}{}{}",
+        report.inputs.len(),
+        if report.inputs.len() == 1 { "" } else { "s" },
+        report.totals.total(),
+        if report.totals.total() == 1 { "" } else { "s" },
+        if by_type.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by_type.join(", "))
+        },
+        if report.output_closed {
+            " (stopped: output closed)"
+        } else {
+            ""
+        },
+    );
+    if report.totals.failures() > 0 {
+        let _ = writeln!(
+            err,
+            "bucketwatch parse: records that failed are printed as p_log_type \
+             Bucketwatch.ClassificationFailure with their reason and raw text"
+        );
+    }
+}

@@ -27,7 +27,9 @@ impl Compression {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("{0} compression is not supported; decompress it first, or store gzip, zstd or plain text")]
+    #[error(
+        "{0} compression is not supported; decompress it first, or store gzip, zstd or plain text"
+    )]
     Unsupported(&'static str),
     #[error("reading the first bytes failed: {0}")]
     Io(#[from] io::Error),
@@ -103,7 +105,10 @@ mod tests {
     fn gzip_with_several_members() {
         let mut bytes = gzip(b"first\n");
         bytes.extend(gzip(b"second\n"));
-        assert_eq!(decode(bytes), (Compression::Gzip, b"first\nsecond\n".to_vec()));
+        assert_eq!(
+            decode(bytes),
+            (Compression::Gzip, b"first\nsecond\n".to_vec())
+        );
     }
 
     #[test]

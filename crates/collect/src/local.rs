@@ -76,8 +76,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = Input::from_arg(dir.path().join("nope.log").to_str().unwrap());
         let err = missing.open().err().unwrap().to_string();
-        assert!(err.contains("nope.log") && err.contains("no such file"), "{err}");
-        let err = Input::File(dir.path().to_path_buf()).open().err().unwrap().to_string();
+        assert!(
+            err.contains("nope.log") && err.contains("no such file"),
+            "{err}"
+        );
+        let err = Input::File(dir.path().to_path_buf())
+            .open()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("is a directory"), "{err}");
         assert_eq!(Input::from_arg("-"), Input::Stdin);
     }

@@ -177,8 +177,7 @@ impl Indicators {
 }
 
 pub fn is_ip(value: &[u8]) -> bool {
-    value.len() <= 45
-        && std::str::from_utf8(value).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
+    value.len() <= 45 && std::str::from_utf8(value).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
 }
 
 pub fn is_account_id(value: &[u8]) -> bool {
@@ -195,13 +194,15 @@ pub fn arn_account(value: &[u8]) -> Option<&[u8]> {
     let _region = parts.next()?;
     let account = parts.next()?;
     let resource = parts.next()?;
-    let word = |s: &[u8]| {
-        !s.is_empty() && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-    };
+    let word =
+        |s: &[u8]| !s.is_empty() && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
     if !word(partition) || !word(service) || resource.is_empty() {
         return None;
     }
-    if value.iter().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    if value
+        .iter()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return None;
     }
     Some(account)
@@ -215,7 +216,9 @@ fn is_domain(host: &[u8]) -> bool {
     host.split(|&b| b == b'.').all(|label| {
         !label.is_empty()
             && label.len() <= 63
-            && label.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            && label
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
     }) && !host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
 }
 
@@ -267,7 +270,13 @@ mod tests {
         assert!(!ind.add_account_id(b"12345678901"));
         assert!(ind.add_sha256(&[b'A'; 64]));
         assert!(!ind.add_sha256(&[b'A'; 63]));
-        assert_eq!(ind.values(IndicatorKind::DomainNames), vec!["bucket.s3.us-west-1.amazonaws.com"]);
-        assert_eq!(ind.values(IndicatorKind::Sha256Hashes), vec!["a".repeat(64)]);
+        assert_eq!(
+            ind.values(IndicatorKind::DomainNames),
+            vec!["bucket.s3.us-west-1.amazonaws.com"]
+        );
+        assert_eq!(
+            ind.values(IndicatorKind::Sha256Hashes),
+            vec!["a".repeat(64)]
+        );
     }
 }

@@ -100,19 +100,32 @@ mod tests {
     fn parses_panther_and_table_names() {
         assert_eq!("AWS.S3ServerAccess".parse(), Ok(LogType::S3ServerAccess));
         assert_eq!("aws.cloudtrail".parse(), Ok(LogType::CloudTrail));
-        assert_eq!("aws_cloudtraildigest".parse(), Ok(LogType::CloudTrailDigest));
+        assert_eq!(
+            "aws_cloudtraildigest".parse(),
+            Ok(LogType::CloudTrailDigest)
+        );
     }
 
     #[test]
     fn unknown_names_list_the_known_ones() {
         let err = "AWS.ALB".parse::<LogType>().unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("AWS.ALB") && msg.contains("AWS.S3ServerAccess"), "{msg}");
+        assert!(
+            msg.contains("AWS.ALB") && msg.contains("AWS.S3ServerAccess"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn failures_are_not_a_parseable_type() {
-        assert!("Bucketwatch.ClassificationFailure".parse::<LogType>().is_err());
-        assert_eq!(LogType::ClassificationFailure.table_name(), "classification_failures");
+        assert!(
+            "Bucketwatch.ClassificationFailure"
+                .parse::<LogType>()
+                .is_err()
+        );
+        assert_eq!(
+            LogType::ClassificationFailure.table_name(),
+            "classification_failures"
+        );
     }
 }

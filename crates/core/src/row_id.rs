@@ -34,7 +34,10 @@ fn prefix() -> &'static [u8; 25] {
         }
         let mut out = [0u8; 25];
         put_hex(&mut out[..13], micros);
-        put_hex(&mut out[13..], u64::from_le_bytes(random) & 0xFFFF_FFFF_FFFF);
+        put_hex(
+            &mut out[13..],
+            u64::from_le_bytes(random) & 0xFFFF_FFFF_FFFF,
+        );
         out
     })
 }
