@@ -102,9 +102,10 @@ fn parse(args: ParseArgs) -> anyhow::Result<u8> {
         inputs: inputs.iter().map(|a| Input::from_arg(a)).collect(),
         source: SourceInfo::new(args.source_id, args.source_label, None),
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let report = job.run(&mut out).context("writing to stdout failed")?;
+    // The job hands over output in large batches already: no second buffer.
+    let report = job
+        .run(&mut io::stdout().lock())
+        .context("writing to stdout failed")?;
     print_summary(&report, &mut io::stderr().lock());
     Ok(report.exit_code() as u8)
 }

@@ -30,12 +30,32 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Whether any of the 8 bytes in `w` needs attention: a control byte, `"`, `\\` or non-ASCII.
+#[inline(always)]
+fn word_needs_attention(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+    let quote = has_zero(w ^ (b'"' as u64 * ONES));
+    let backslash = has_zero(w ^ (b'\\' as u64 * ONES));
+    (w & HIGH) | control | quote | backslash != 0
+}
+
 /// Appends the escaped body of a JSON string, without quotes.
 pub fn write_str_body(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < s.len() {
-        let b = s[i];
+        // Most log text is plain ASCII: skip it eight bytes at a time.
+        while let Some(chunk) = s.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if word_needs_attention(w) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = s.get(i) else { break };
         match CLASS[b as usize] {
             0 => i += 1,
             1 => {

@@ -4,6 +4,7 @@
 //! Hand-written rather than taken from a date crate because these conversions run once or twice
 //! per record on the parse hot path, with fixed layouts that need no locale or zone database.
 
+use std::cell::Cell;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -65,17 +66,11 @@ impl Timestamp {
     pub fn panther_bytes(self) -> [u8; PANTHER_LEN] {
         let secs = self.0.div_euclid(NANOS_PER_SEC);
         let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
-        let days = secs.div_euclid(SECS_PER_DAY);
-        let sod = secs.rem_euclid(SECS_PER_DAY) as u32;
-        let (y, m, d) = civil_from_days(days);
         let mut out = *b"0000-00-00 00:00:00.000000000";
-        put_digits(&mut out[0..4], y.clamp(0, 9999) as u32);
-        put_digits(&mut out[5..7], m);
-        put_digits(&mut out[8..10], d);
-        put_digits(&mut out[11..13], sod / 3600);
-        put_digits(&mut out[14..16], sod / 60 % 60);
-        put_digits(&mut out[17..19], sod % 60);
-        put_digits(&mut out[20..29], nanos);
+        out[..19].copy_from_slice(&date_time_text(secs));
+        if nanos != 0 {
+            put_digits(&mut out[20..29], nanos);
+        }
         out
     }
 
@@ -157,6 +152,36 @@ impl fmt::Display for Timestamp {
         // The buffer holds ASCII digits and separators only.
         f.write_str(std::str::from_utf8(&b).unwrap_or_default())
     }
+}
+
+thread_local! {
+    /// The last two seconds formatted on this thread: records arrive roughly in time order, and
+    /// each is written with its event time and the parse time.
+    static DATE_TIME_CACHE: Cell<[(i64, [u8; 19]); 2]> = const { Cell::new([(i64::MIN, [0; 19]); 2]) };
+}
+
+/// `YYYY-MM-DD HH:MM:SS` for seconds since the epoch.
+fn date_time_text(secs: i64) -> [u8; 19] {
+    DATE_TIME_CACHE.with(|cache| {
+        let mut entries = cache.get();
+        if let Some((_, text)) = entries.iter().find(|(s, _)| *s == secs) {
+            return *text;
+        }
+        let days = secs.div_euclid(SECS_PER_DAY);
+        let sod = secs.rem_euclid(SECS_PER_DAY) as u32;
+        let (y, m, d) = civil_from_days(days);
+        let mut text = *b"0000-00-00 00:00:00";
+        put_digits(&mut text[0..4], y.clamp(0, 9999) as u32);
+        put_digits(&mut text[5..7], m);
+        put_digits(&mut text[8..10], d);
+        put_digits(&mut text[11..13], sod / 3600);
+        put_digits(&mut text[14..16], sod / 60 % 60);
+        put_digits(&mut text[17..19], sod % 60);
+        entries[1] = entries[0];
+        entries[0] = (secs, text);
+        cache.set(entries);
+        text
+    })
 }
 
 fn digits(s: &[u8]) -> Option<u32> {

@@ -348,10 +348,11 @@ fn add_string(kind: KeyKind, v: &str, ind: &mut Indicators) {
         KeyKind::Trace => ind.add(IndicatorKind::TraceIds, b),
         KeyKind::Instance | KeyKind::Other => {}
     }
-    if b.starts_with(b"arn:") && ind.add_arn(b) {
-        if let Some(i) = memchr::memmem::find(b, b":instance/i-") {
-            ind.add(IndicatorKind::AwsInstanceIds, &b[i + 10..]);
-        }
+    if b.starts_with(b"arn:")
+        && ind.add_arn(b)
+        && let Some(i) = memchr::memmem::find(b, b":instance/i-")
+    {
+        ind.add(IndicatorKind::AwsInstanceIds, &b[i + 10..]);
     }
 }
 

@@ -12,7 +12,7 @@
 use bucketwatch_core::Indicators;
 use bucketwatch_core::Timestamp;
 use bucketwatch_core::json::{write_key, write_str, write_u64};
-use memchr::{memchr, memchr_iter};
+use memchr::memchr;
 
 /// Why a line is not an access-log record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +48,16 @@ pub struct AccessLogRecord<'a> {
     pub useragent: Option<&'a [u8]>,
     /// Fields 18 onwards, space-separated, as logged (`versionid` first).
     tail: &'a [u8],
+    /// Where fields 18–27 lie within `tail`, found once while checking the tail's shape.
+    tail_fields: TailFields,
+}
+
+/// Byte ranges of fields 18–27 within the tail, and where any later fields start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct TailFields {
+    ranges: [(u32, u32); TAIL_NAMES.len()],
+    count: usize,
+    additional_start: Option<u32>,
 }
 
 /// Names of fields 18–27, in log order.
@@ -65,12 +75,13 @@ const TAIL_NAMES: [&str; 10] = [
 ];
 
 impl<'a> AccessLogRecord<'a> {
-    /// Field 18 onwards by position (0 = `versionid`), `None` when `-` or absent.
+    /// Fields 18–27 by position (0 = `versionid`), `None` when `-` or absent.
     pub fn tail_field(&self, index: usize) -> Option<&'a [u8]> {
-        self.tail
-            .split(|&b| b == b' ')
-            .nth(index)
-            .and_then(dash_is_none)
+        if index >= self.tail_fields.count {
+            return None;
+        }
+        let (start, end) = self.tail_fields.ranges[index];
+        dash_is_none(&self.tail[start as usize..end as usize])
     }
 
     pub fn versionid(&self) -> Option<&'a [u8]> {
@@ -105,13 +116,17 @@ impl<'a> AccessLogRecord<'a> {
     }
 
     /// Fields past the 27th, in order, as logged (a `-` stays `-`: its meaning is unknown).
-    pub fn additional_fields(&self) -> impl Iterator<Item = &'a [u8]> {
-        self.tail.split(|&b| b == b' ').skip(TAIL_NAMES.len())
+    pub fn additional_fields(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let rest: &'a [u8] = match self.tail_fields.additional_start {
+            Some(start) => &self.tail[start as usize..],
+            None => &[],
+        };
+        rest.split(|&b| b == b' ').filter(move |_| !rest.is_empty())
     }
 
     /// The number of fields on the line.
     pub fn field_count(&self) -> usize {
-        17 + memchr_iter(b' ', self.tail).count() + 1
+        17 + self.tail_fields.count + self.additional_fields().count()
     }
 
     /// Appends the record's fields as the body of a JSON object (`"k":v,...`, no braces),
@@ -138,14 +153,10 @@ impl<'a> AccessLogRecord<'a> {
         w.num("turnaroundtime", self.turnaroundtime);
         w.str("referrer", self.referrer);
         w.str("useragent", self.useragent);
-        let mut fields = self.tail.split(|&b| b == b' ');
-        for name in TAIL_NAMES {
-            match fields.next() {
-                Some(v) => w.str(name, dash_is_none(v)),
-                None => return,
-            }
+        for (i, name) in TAIL_NAMES.iter().enumerate().take(self.tail_fields.count) {
+            w.str(name, self.tail_field(i));
         }
-        let mut additional = fields.peekable();
+        let mut additional = self.additional_fields().peekable();
         if additional.peek().is_some() {
             w.key("additionalFields");
             w.out.push(b'[');
@@ -291,47 +302,68 @@ fn status_fields_fit(line: &[u8], mut pos: usize) -> bool {
     pos < line.len()
 }
 
-/// Whether `tail` (fields 18 onwards) looks like what AWS writes there.
-fn tail_fits(tail: &[u8]) -> bool {
-    if tail.is_empty() {
-        return false;
+/// Splits `tail` (fields 18 onwards) when it looks like what AWS writes there: no empty
+/// fields, no quotes, a signature version in field 20 and a TLS version in field 24.
+fn split_tail(tail: &[u8]) -> Option<TailFields> {
+    if tail.is_empty() || memchr(b'"', tail).is_some() {
+        return None;
     }
-    for (i, t) in tail.split(|&b| b == b' ').enumerate() {
-        if t.is_empty() || t.contains(&b'"') {
-            return false;
-        }
-        let ok = match i {
-            2 => t == b"-" || t.starts_with(b"SigV"),
-            6 => t == b"-" || (t.len() >= 3 && t[..3].eq_ignore_ascii_case(b"TLS")),
-            _ => true,
-        };
+    let mut fields = TailFields::default();
+    let mut start = 0usize;
+    loop {
+        let end = memchr(b' ', &tail[start..]).map_or(tail.len(), |i| start + i);
+        let t = &tail[start..end];
+        let ok = !t.is_empty()
+            && match fields.count {
+                2 => t == b"-" || t.starts_with(b"SigV"),
+                6 => t == b"-" || (t.len() >= 3 && t[..3].eq_ignore_ascii_case(b"TLS")),
+                _ => true,
+            };
         if !ok {
-            return false;
+            return None;
+        }
+        fields.ranges[fields.count] = (start as u32, end as u32);
+        fields.count += 1;
+        if end == tail.len() {
+            return Some(fields);
+        }
+        start = end + 1;
+        if fields.count == TAIL_NAMES.len() {
+            // Fields AWS may append later: kept as logged, never validated.
+            let rest = &tail[start..];
+            if rest.is_empty() || rest.split(|&b| b == b' ').any(<[u8]>::is_empty) {
+                return None;
+            }
+            fields.additional_start = Some(start as u32);
+            return Some(fields);
         }
     }
-    true
 }
+
+/// The user agent (`None` when `-`), the tail after it, and the tail's fields.
+type UserAgentAndTail<'a> = (Option<&'a [u8]>, &'a [u8], TailFields);
 
 /// Splits `rest` (from the user agent onwards) into the user agent and the tail, trying the
 /// quotes from last to first.
-fn split_useragent(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+fn split_useragent(rest: &[u8]) -> Option<UserAgentAndTail<'_>> {
     if rest.first() != Some(&b'"') {
         let (ua, next) = token(rest, 0);
-        if next >= rest.len() || !tail_fits(&rest[next..]) {
+        if next >= rest.len() {
             return None;
         }
-        return Some((dash_is_none(ua), &rest[next..]));
+        let fields = split_tail(&rest[next..])?;
+        return Some((dash_is_none(ua), &rest[next..], fields));
     }
     let mut end = rest.len();
     while let Some(q) = memchr::memrchr(b'"', &rest[..end]) {
         if q == 0 {
             return None;
         }
-        if rest.get(q + 1) == Some(&b' ') && tail_fits(&rest[q + 2..]) {
-            return Some((
-                quoted_dash_is_none(&rest[..=q]).map(|_| &rest[1..q]),
-                &rest[q + 2..],
-            ));
+        if rest.get(q + 1) == Some(&b' ')
+            && let Some(fields) = split_tail(&rest[q + 2..])
+        {
+            let ua = quoted_dash_is_none(&rest[..=q]).map(|_| &rest[1..q]);
+            return Some((ua, &rest[q + 2..], fields));
         }
         end = q;
     }
@@ -475,10 +507,11 @@ pub fn parse_line(line: &[u8]) -> Result<AccessLogRecord<'_>, AccessLogError> {
             if rest.get(p + 1) != Some(&b' ') || p + 2 >= rest.len() {
                 continue;
             }
-            if let Some((ua, tail)) = split_useragent(&rest[p + 2..]) {
+            if let Some((ua, tail, fields)) = split_useragent(&rest[p + 2..]) {
                 rec.referrer = quoted_dash_is_none(&rest[..=p]).map(|_| &rest[1..p]);
                 rec.useragent = ua;
                 rec.tail = tail;
+                rec.tail_fields = fields;
                 return Ok(rec);
             }
         }
@@ -491,12 +524,13 @@ pub fn parse_line(line: &[u8]) -> Result<AccessLogRecord<'_>, AccessLogError> {
         if next >= rest.len() {
             return fail("useragent", "missing: fewer than 18 fields");
         }
-        let Some((ua, tail)) = split_useragent(&rest[next..]) else {
+        let Some((ua, tail, fields)) = split_useragent(&rest[next..]) else {
             return fail("useragent", "no quoting of the user agent fits the line");
         };
         rec.referrer = dash_is_none(referrer);
         rec.useragent = ua;
         rec.tail = tail;
+        rec.tail_fields = fields;
         Ok(rec)
     }
 }
