@@ -1,0 +1,19 @@
+//! bucketwatch's detection engine.
+//!
+//! Owns: loading and validating panther-analysis content ([`content`]), native no-code rules
+//! compiled from the `Detection:` grammar and the YAML alert fields ([`native`]), Python rules,
+//! policies and data models run by embedded CPython ([`python`]), and the test runner
+//! ([`testing`]). Alert grouping is `bucketwatch-alert`; the lake is another crate.
+//!
+//! Must not touch: I/O beyond reading the content tree, parsing of logs (events arrive as
+//! `serde_json::Value` objects), or alert delivery.
+
+pub mod content;
+pub mod native;
+pub mod python;
+pub mod testing;
+
+pub use content::spec::Severity;
+pub use content::{Content, LoadError, LoadErrorKind, LoadOptions, Rule, load};
+pub use native::{CompileError, CompiledRule, Matcher};
+pub use testing::{TestReport, run_native_tests};

@@ -1,0 +1,341 @@
+//! The event object rules receive: an immutable, case-insensitive mapping implemented in Rust.
+//!
+//! The event stays a `serde_json::Value` owned by Rust; a rule's `event["key"]` converts only
+//! that value. Nested objects are handed out as further views of the same event (no copy) and
+//! lists as tuples, so nothing a rule is given can be mutated.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use serde_json::{Map, Value};
+
+use super::datamodel::{DataModel, UdmMapping};
+
+/// The shared, immutable data behind every view of one event.
+struct EventData {
+    value: Value,
+    data_model: Option<Arc<DataModel>>,
+}
+
+/// `PantherEvent`: a read-only view of one JSON object inside an event.
+#[pyclass(frozen, name = "PantherEvent", module = "bucketwatch", mapping)]
+pub struct PyEvent {
+    data: Arc<EventData>,
+    /// The object this view shows, inside `data.value`.
+    object: NonNull<Map<String, Value>>,
+}
+
+// SAFETY: `object` points into `data.value`, which is never mutated after construction and is
+// kept alive by the `Arc` held in the same struct; sharing it across threads is as safe as
+// sharing `&Map`.
+unsafe impl Send for PyEvent {}
+unsafe impl Sync for PyEvent {}
+
+impl PyEvent {
+    /// Wraps a JSON object as an event; `None` when `value` is not an object.
+    pub fn new(value: Value, data_model: Option<Arc<DataModel>>) -> Option<PyEvent> {
+        let data = Arc::new(EventData { value, data_model });
+        let object = NonNull::from(data.value.as_object()?);
+        Some(PyEvent { data, object })
+    }
+
+    fn map(&self) -> &Map<String, Value> {
+        // SAFETY: see the `Send`/`Sync` impls: the map lives as long as `self.data`.
+        unsafe { self.object.as_ref() }
+    }
+
+    fn child(&self, map: &Map<String, Value>) -> PyEvent {
+        PyEvent {
+            data: Arc::clone(&self.data),
+            object: NonNull::from(map),
+        }
+    }
+
+    /// Converts a value of this event to Python: objects become views, lists tuples.
+    fn to_py<'py>(&self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match value {
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            Value::Number(n) => number_to_py(py, n)?,
+            Value::String(s) => s.into_pyobject(py)?.into_any(),
+            Value::Array(items) => {
+                let items = items
+                    .iter()
+                    .map(|v| self.to_py(py, v))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, items)?.into_any()
+            }
+            Value::Object(map) => Bound::new(py, self.child(map))?.into_any(),
+        })
+    }
+
+    fn lookup_key(&self, key: &Bound<'_, PyAny>) -> Option<&Value> {
+        let key = key.extract::<&str>().ok()?;
+        lookup(self.map(), key)
+    }
+
+    fn udm_value<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let root = self.data.value.as_object();
+        let mapping = self.data.data_model.as_ref().and_then(|dm| dm.mapping(key));
+        match mapping {
+            Some(UdmMapping::Path(path)) => {
+                let found = root.map(|r| path.find(r)).unwrap_or_default();
+                match found.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some(self.to_py(py, one)?)),
+                    _ => Err(PyValueError::new_err(format!(
+                        "data model path for '{key}' matched {} values; it must match one",
+                        found.len()
+                    ))),
+                }
+            }
+            Some(UdmMapping::Method(func)) => {
+                let root_view = Bound::new(py, self.root_view())?;
+                let v = func.bind(py).call1((root_view,))?;
+                Ok((!v.is_none()).then_some(v))
+            }
+            None => {
+                // Unmapped: the p_udm field a source may carry, then the raw key.
+                let from_udm = root
+                    .and_then(|r| lookup(r, "p_udm"))
+                    .and_then(Value::as_object)
+                    .and_then(|u| lookup(u, key));
+                match from_udm.or_else(|| root.and_then(|r| lookup(r, key))) {
+                    Some(Value::Null) | None => Ok(None),
+                    Some(v) => Ok(Some(self.to_py(py, v)?)),
+                }
+            }
+        }
+    }
+
+    fn root_view(&self) -> PyEvent {
+        PyEvent {
+            data: Arc::clone(&self.data),
+            object: NonNull::from(self.data.value.as_object().unwrap_or(self.map())),
+        }
+    }
+}
+
+/// Exact key first, then a case-insensitive match (the first one in the object's order).
+pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if let Some(v) = map.get(key) {
+        return Some(v);
+    }
+    if key.is_ascii() {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    } else {
+        let lower = key.to_lowercase();
+        map.iter()
+            .find(|(k, _)| k.to_lowercase() == lower)
+            .map(|(_, v)| v)
+    }
+}
+
+fn number_to_py<'py>(py: Python<'py>, n: &serde_json::Number) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(i) = n.as_i64() {
+        Ok(i.into_pyobject(py)?.into_any())
+    } else if let Some(u) = n.as_u64() {
+        Ok(u.into_pyobject(py)?.into_any())
+    } else {
+        Ok(n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any())
+    }
+}
+
+/// A mutable deep copy: dicts and lists, as `to_dict()` promises.
+pub fn value_to_mutable<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for v in items {
+                list.append(value_to_mutable(py, v)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, value_to_mutable(py, v)?)?;
+            }
+            dict.into_any()
+        }
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => number_to_py(py, n)?,
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+    })
+}
+
+#[pymethods]
+impl PyEvent {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.lookup_key(key) {
+            Some(v) => self.to_py(py, v),
+            None => Err(PyKeyError::new_err(key.clone().unbind())),
+        }
+    }
+
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
+        self.lookup_key(key).is_some()
+    }
+
+    fn __len__(&self) -> usize {
+        self.map().len()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyTuple::new(py, self.map().keys())?
+            .into_any()
+            .try_iter()?
+            .into_any())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "PantherEvent({})",
+            serde_json::Value::Object(self.map().clone())
+        )
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let mine = self.to_dict(py)?;
+        mine.eq(other)
+    }
+
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.map().keys())
+    }
+
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let values = self
+            .map()
+            .values()
+            .map(|v| self.to_py(py, v))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, values)
+    }
+
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self
+            .map()
+            .iter()
+            .map(|(k, v)| PyTuple::new(py, [k.into_pyobject(py)?.into_any(), self.to_py(py, v)?]))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.lookup_key(key) {
+            Some(v) => self.to_py(py, v),
+            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+        }
+    }
+
+    /// Walks nested mappings; a missing key, a non-mapping step or a final null gives `default`.
+    #[pyo3(signature = (*keys, default=None))]
+    fn deep_get<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyTuple>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let default = || default.clone().unwrap_or_else(|| py.None().into_bound(py));
+        let mut current = Some(self.map());
+        let mut value: Option<&Value> = None;
+        for key in keys.iter() {
+            let Some(map) = current else {
+                return Ok(default());
+            };
+            let Ok(k) = key.extract::<&str>() else {
+                return Ok(default());
+            };
+            value = lookup(map, k);
+            match value {
+                None => return Ok(default()),
+                Some(v) => current = v.as_object(),
+            }
+        }
+        match value {
+            None | Some(Value::Null) => Ok(default()),
+            Some(v) => self.to_py(py, v),
+        }
+    }
+
+    /// Like `deep_get` but fans out through lists; see the helper module for the semantics.
+    #[pyo3(signature = (*keys, default=None, return_val="all"))]
+    fn deep_walk<'py>(
+        slf: &Bound<'py, Self>,
+        keys: &Bound<'py, PyTuple>,
+        default: Option<Bound<'py, PyAny>>,
+        return_val: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let helper = super::runtime::helper_function(py, "deep_walk")?;
+        let mut args = vec![slf.clone().into_any()];
+        args.extend(keys.iter());
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("default", default)?;
+        kwargs.set_item("return_val", return_val)?;
+        helper.call(PyTuple::new(py, args)?, Some(&kwargs))
+    }
+
+    /// The value a data model maps `keys[0]` to for this event's log type, then `deep_get` of
+    /// the remaining keys; unmapped keys fall back to `p_udm` and then the raw field.
+    #[pyo3(signature = (*keys, default=None))]
+    fn udm<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyTuple>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let default_value = || default.clone().unwrap_or_else(|| py.None().into_bound(py));
+        let Some(first) = keys.iter().next() else {
+            return Err(PyValueError::new_err("udm() needs at least one key"));
+        };
+        let first: String = first.extract()?;
+        let Some(mut value) = self.udm_value(py, &first)? else {
+            return Ok(default_value());
+        };
+        for key in keys.iter().skip(1) {
+            let next = match value.cast::<PyEvent>() {
+                Ok(view) => view.get().lookup_key(&key).map(|v| view.get().to_py(py, v)),
+                Err(_) => match value.cast::<PyDict>() {
+                    Ok(d) => d.get_item(&key)?.map(Ok),
+                    Err(_) => None,
+                },
+            };
+            match next {
+                Some(v) => value = v?,
+                None => return Ok(default_value()),
+            }
+        }
+        Ok(if value.is_none() {
+            default_value()
+        } else {
+            value
+        })
+    }
+
+    /// A mutable deep copy as plain dicts and lists.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_mutable(py, &Value::Object(self.map().clone()))
+    }
+
+    fn copy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)
+    }
+}

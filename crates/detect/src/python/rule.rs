@@ -1,0 +1,296 @@
+//! Calling a content file's functions with panther-analysis semantics.
+//!
+//! `rule(event)` / `policy(resource)` must return exactly `True` or `False`; anything else, an
+//! exception or a time-out is an error. The optional functions (`title`, `description`,
+//! `reference`, `severity`, `runbook`, `destinations`, `dedup`, `alert_context`, `unique`) run in
+//! that order after a match; a wrong type or an exception leaves that output unset (the caller
+//! falls back to the spec's values) and is recorded, so tests can report it.
+
+use std::path::Path;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule, PyString};
+use serde_json::Value;
+
+use super::runtime::{PyCallError, PyLoadError, PythonRuntime, helper_function};
+
+/// Longest title, description, reference, runbook and dedup string kept.
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Largest serialized alert context kept.
+pub const MAX_CONTEXT_CHARS: usize = 204_800;
+/// Most destinations a rule may name.
+pub const MAX_DESTINATIONS: usize = 10;
+
+const OPTIONAL: [&str; 9] = [
+    "title",
+    "description",
+    "reference",
+    "severity",
+    "runbook",
+    "destinations",
+    "dedup",
+    "alert_context",
+    "unique",
+];
+
+/// Whether a file is a rule (`rule(event)`) or a policy (`policy(resource)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+    Rule,
+    Policy,
+}
+
+impl CallMode {
+    fn main_function(self) -> &'static str {
+        match self {
+            CallMode::Rule => "rule",
+            CallMode::Policy => "policy",
+        }
+    }
+}
+
+/// The loaded module of one rule or policy, with the functions it defines.
+pub struct PythonDetection {
+    module: Py<PyModule>,
+    main: Py<PyAny>,
+    mode: CallMode,
+    optional: [Option<Py<PyAny>>; OPTIONAL.len()],
+}
+
+/// What the optional functions returned, validated; `None` where a function is missing,
+/// raised, or returned the wrong type.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleFunctionsOutput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    /// Upper-cased; `DEFAULT` is returned as `None`.
+    pub severity: Option<String>,
+    pub runbook: Option<String>,
+    pub destinations: Option<Vec<String>>,
+    pub dedup: Option<String>,
+    pub alert_context: Option<Value>,
+    pub unique: Option<String>,
+    /// Function name and what went wrong, in call order.
+    pub errors: Vec<(&'static str, PyCallError)>,
+}
+
+impl PythonDetection {
+    /// Loads `path` as module `module_name`; it must define `rule` or `policy` per `mode`.
+    pub fn load(
+        runtime: &PythonRuntime,
+        py: Python<'_>,
+        module_name: &str,
+        path: &Path,
+        mode: CallMode,
+    ) -> Result<PythonDetection, PyLoadError> {
+        let module = runtime.load_module(py, module_name, path)?;
+        let callable = |name: &str| -> Option<Py<PyAny>> {
+            module
+                .getattr(name)
+                .ok()
+                .filter(|f| f.is_callable())
+                .map(Bound::unbind)
+        };
+        let Some(main) = callable(mode.main_function()) else {
+            return Err(PyLoadError {
+                path: path.display().to_string(),
+                error: PyCallError {
+                    type_name: "AttributeError".into(),
+                    message: format!("the file defines no {}() function", mode.main_function()),
+                    location: None,
+                },
+            });
+        };
+        Ok(PythonDetection {
+            optional: OPTIONAL.map(callable),
+            module: module.unbind(),
+            main,
+            mode,
+        })
+    }
+
+    pub fn module<'py>(&self, py: Python<'py>) -> &Bound<'py, PyModule> {
+        self.module.bind(py)
+    }
+
+    pub fn defines(&self, function: &str) -> bool {
+        OPTIONAL
+            .iter()
+            .position(|f| *f == function)
+            .is_some_and(|i| self.optional[i].is_some())
+    }
+
+    /// Runs `rule(arg)` or `policy(arg)`: `Ok(bool)` only for a real bool.
+    pub fn run_main(
+        &self,
+        runtime: &PythonRuntime,
+        py: Python<'_>,
+        arg: &Bound<'_, PyAny>,
+    ) -> Result<bool, PyCallError> {
+        let out = runtime.call(py, self.main.bind(py), (arg,))?;
+        if out.is_instance_of::<pyo3::types::PyBool>() {
+            Ok(out.is_truthy().unwrap_or(false))
+        } else {
+            Err(PyCallError {
+                type_name: "TypeError".into(),
+                message: format!(
+                    "{}() returned {}, expected bool",
+                    self.mode.main_function(),
+                    out.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ),
+                location: None,
+            })
+        }
+    }
+
+    /// Runs the optional functions the file defines, in panther-analysis order.
+    pub fn run_optional(
+        &self,
+        runtime: &PythonRuntime,
+        py: Python<'_>,
+        arg: &Bound<'_, PyAny>,
+    ) -> RuleFunctionsOutput {
+        let mut out = RuleFunctionsOutput::default();
+        for (name, func) in OPTIONAL.iter().zip(&self.optional) {
+            let Some(func) = func else { continue };
+            let result = runtime.call(py, func.bind(py), (arg,));
+            let value = match result {
+                Ok(v) => v,
+                Err(e) => {
+                    if *name == "alert_context" {
+                        out.alert_context = Some(serde_json::json!({ "_error": e.repr() }));
+                    }
+                    out.errors.push((name, e));
+                    continue;
+                }
+            };
+            if let Err(problem) = store(&mut out, name, &value) {
+                out.errors.push((
+                    name,
+                    PyCallError {
+                        type_name: "TypeError".into(),
+                        message: format!("{name}() {problem}"),
+                        location: None,
+                    },
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Validates one function's result into `out`; `Err` says what was wrong with it.
+fn store(
+    out: &mut RuleFunctionsOutput,
+    name: &str,
+    value: &Bound<'_, PyAny>,
+) -> Result<(), String> {
+    let text = || -> Result<String, String> {
+        let s = value
+            .cast::<PyString>()
+            .map_err(|_| format!("returned {}, expected str", type_name(value)))?;
+        Ok(truncate(s.to_string()))
+    };
+    match name {
+        "title" => out.title = Some(text()?),
+        "description" => out.description = Some(text()?),
+        "reference" => out.reference = Some(text()?),
+        "runbook" => out.runbook = Some(text()?),
+        "dedup" => out.dedup = Some(text()?).filter(|d| !d.is_empty()),
+        "unique" => out.unique = Some(text()?),
+        "severity" => {
+            let s = text()?.to_uppercase();
+            match s.as_str() {
+                "DEFAULT" => {}
+                "INFO" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL" => out.severity = Some(s),
+                _ => return Err(format!("returned '{s}', not a severity")),
+            }
+        }
+        "destinations" => {
+            let items: Vec<String> = value
+                .extract()
+                .map_err(|_| format!("returned {}, expected a list of str", type_name(value)))?;
+            let mut unique = Vec::new();
+            for d in items {
+                if !unique.contains(&d) && unique.len() < MAX_DESTINATIONS {
+                    unique.push(d);
+                }
+            }
+            out.destinations = Some(unique);
+        }
+        "alert_context" => {
+            if !value.is_instance_of::<PyDict>()
+                && !value.is_instance_of::<super::event::PyEvent>()
+                && value.cast::<pyo3::types::PyMapping>().is_err()
+            {
+                out.alert_context = Some(serde_json::json!({
+                    "_error": format!("alert_context() returned {}, expected a mapping", type_name(value))
+                }));
+                return Err(format!("returned {}, expected a mapping", type_name(value)));
+            }
+            let json: String = helper_function(value.py(), "to_json")
+                .and_then(|f| f.call1((plain(value)?,)))
+                .and_then(|s| s.extract())
+                .map_err(|e| format!("could not be serialized: {e}"))?;
+            out.alert_context = Some(if json.chars().count() > MAX_CONTEXT_CHARS {
+                serde_json::json!({ "_error": format!(
+                    "alert_context size is {} characters, bigger than maximum of {MAX_CONTEXT_CHARS} characters",
+                    json.chars().count()
+                ) })
+            } else {
+                serde_json::from_str(&json).map_err(|e| format!("produced invalid JSON: {e}"))?
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An event view becomes a plain dict before serialization.
+fn plain<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match value.cast::<super::event::PyEvent>() {
+        Ok(ev) => ev.call_method0("to_dict"),
+        Err(_) => Ok(value.clone()),
+    }
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into())
+}
+
+fn truncate(s: String) -> String {
+    const SUFFIX: &str = "... (truncated)";
+    if s.chars().count() <= MAX_TEXT_CHARS {
+        return s;
+    }
+    let keep: String = s.chars().take(MAX_TEXT_CHARS - SUFFIX.len()).collect();
+    keep + SUFFIX
+}
+
+/// Replaces module attributes with mocks for the duration of `f` (test `Mocks`).
+pub fn with_mocks<'py, T>(
+    py: Python<'py>,
+    module: &Bound<'py, PyModule>,
+    mocks: &[(String, Value)],
+    f: impl FnOnce() -> T,
+) -> PyResult<T> {
+    if mocks.is_empty() {
+        return Ok(f());
+    }
+    let dict = PyDict::new(py);
+    for (name, value) in mocks {
+        dict.set_item(name, super::event::value_to_mutable(py, value)?)?;
+    }
+    let state = helper_function(py, "apply_mocks")?.call1((module, dict))?;
+    let result = f();
+    helper_function(py, "restore_mocks")?.call1((module, state))?;
+    Ok(result)
+}
