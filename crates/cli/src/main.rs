@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bucketwatch_core::{LogType, SourceInfo};
+use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions, run_tests};
 use bucketwatch_pipeline::{Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
 
@@ -46,6 +47,58 @@ Examples:
   bucketwatch parse --log-type AWS.CloudTrail 111122223333_CloudTrail_*.json.gz
   aws s3 cp s3://logs/key - | bucketwatch parse - | jq 'select(.httpstatus == 403)'")]
     Parse(ParseArgs),
+
+    /// Run the inline tests of rules and policies (panther-analysis format).
+    #[command(
+        long_about = "Run the inline tests of rules and policies (panther-analysis format).
+
+Loads every YAML spec under the given directories (default: ./content), with their Python files, \
+global helpers and data models, and runs each rule's and policy's Tests: a rule test passes when \
+the verdict equals ExpectedResult and, on a match, title(), dedup(), alert_context() and the other \
+functions ran cleanly. Native (Detection:) rules run in Rust, Python rules in the embedded \
+interpreter. Each failure is printed with its reason; the last line is `N passed, N failed`.
+
+Exit status: 0 when every test passed and all content loaded, 1 otherwise.
+
+Examples:
+  bucketwatch test content
+  bucketwatch test ../panther-analysis/rules/aws_s3_rules ../panther-analysis/global_helpers \\
+      ../panther-analysis/data_models --filter LogTypes=AWS.S3ServerAccess
+  bucketwatch test content --filter Severity=High,Critical --minimum-tests 2"
+    )]
+    Test(TestArgs),
+
+    /// Show how bucketwatch is set up on this machine (embedded Python, paths).
+    Doctor,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Content directories to load together (rules, policies, helpers, data models).
+    #[arg(value_name = "DIR", default_value = "content")]
+    dirs: Vec<std::path::PathBuf>,
+
+    /// Keep only detections whose KEY has one of the values (KEY=V1,V2), or drop them
+    /// (KEY!=V1,V2). Keys: RuleID, PolicyID, LogTypes, ResourceTypes, Severity, Enabled, Tags,
+    /// AnalysisType. Repeat to combine (all must hold).
+    #[arg(long, value_name = "KEY=V1,V2", value_parser = parse_filter)]
+    filter: Vec<Filter>,
+
+    /// Fail detections with fewer tests; above 1, each also needs a positive and a negative test.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    minimum_tests: usize,
+
+    /// Accept unknown top-level keys in specs instead of rejecting them.
+    #[arg(long)]
+    ignore_extra_keys: bool,
+
+    /// Print passing tests too.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+fn parse_filter(s: &str) -> Result<Filter, String> {
+    s.parse()
 }
 
 #[derive(Args)]
@@ -76,6 +129,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => parse(args),
+        Command::Test(args) => Ok(test(args)),
+        Command::Doctor => Ok(doctor()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -149,4 +204,90 @@ fn print_summary(report: &ParseReport, err: &mut dyn Write) {
              Bucketwatch.ClassificationFailure with their reason and raw text"
         );
     }
+}
+
+fn test(args: TestArgs) -> u8 {
+    for dir in &args.dirs {
+        if !dir.is_dir() {
+            eprintln!(
+                "bucketwatch test: error: {}: not a directory; name the content directories to test",
+                dir.display()
+            );
+            return 2;
+        }
+    }
+    let options = EngineOptions {
+        load: LoadOptions {
+            ignore_extra_keys: args.ignore_extra_keys,
+            ..LoadOptions::default()
+        },
+        ..EngineOptions::default()
+    };
+    let engine = Engine::load(&args.dirs, &options);
+    let report = run_tests(
+        &engine,
+        &TestOptions {
+            filters: args.filter,
+            minimum_tests: args.minimum_tests,
+        },
+    );
+    let mut out = io::stdout().lock();
+    for problem in &report.content_problems {
+        let _ = writeln!(out, "ERROR {problem}");
+    }
+    for detection in &report.detections {
+        if let Some(problem) = &detection.coverage_problem {
+            let _ = writeln!(
+                out,
+                "FAIL  {} ({}): {problem}",
+                detection.id,
+                detection.path.display()
+            );
+        }
+        for outcome in &detection.outcomes {
+            match &outcome.failure {
+                Some(failure) => {
+                    let _ = writeln!(
+                        out,
+                        "FAIL  {} ({}): {:?}: {failure}",
+                        detection.id,
+                        detection.path.display(),
+                        outcome.name
+                    );
+                }
+                None if args.verbose => {
+                    let alert = outcome
+                        .alert
+                        .as_ref()
+                        .map(|a| {
+                            format!(
+                                " -> {} alert {:?}, dedup {:?}",
+                                a.severity,
+                                a.title.as_deref().unwrap_or_default(),
+                                a.dedup.as_deref().unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "PASS  {}: {:?}{alert}", detection.id, outcome.name);
+                }
+                None => {}
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed",
+        report.passed(),
+        report.failed()
+    );
+    u8::from(report.failed() > 0)
+}
+
+fn doctor() -> u8 {
+    println!("bucketwatch {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "embedded {}",
+        bucketwatch_detect::python::PythonRuntime::describe()
+    );
+    0
 }

@@ -9,11 +9,13 @@
 //! `serde_json::Value` objects), or alert delivery.
 
 pub mod content;
+pub mod engine;
 pub mod native;
 pub mod python;
 pub mod testing;
 
 pub use content::spec::Severity;
-pub use content::{Content, LoadError, LoadErrorKind, LoadOptions, Rule, load};
+pub use content::{Content, LoadError, LoadErrorKind, LoadOptions, Rule, load, load_all};
+pub use engine::{ContentProblem, Detection, Engine, EngineOptions};
 pub use native::{CompileError, CompiledRule, Matcher};
-pub use testing::{TestReport, run_native_tests};
+pub use testing::{Filter, TestOptions, TestReport, run_tests};

@@ -170,7 +170,7 @@ fn validation_errors_name_the_key() {
         ),
         (
             RULE.replace("Severity: Info", "Severity: HIGH"),
-            "Severity: unknown variant `HIGH`",
+            "Severity: unknown severity \"HIGH\"",
         ),
         (
             RULE.replace("Enabled: true", "Enabled: yes"),
@@ -254,7 +254,7 @@ fn validation_errors_name_the_key() {
         ),
         (
             format!("{RULE}DynamicSeverities:\n  - {{ChangeTo: Urgent, Conditions: []}}\n"),
-            "DynamicSeverities[0].ChangeTo: unknown variant `Urgent`",
+            "DynamicSeverities[0].ChangeTo: unknown severity \"Urgent\"",
         ),
         (
             "AnalysisType: rule\nRuleID: [unclosed\n".into(),

@@ -3,21 +3,28 @@
 use std::fs;
 use std::path::Path;
 
-use bucketwatch_detect::testing::{TestFailure, run_rule_tests};
-use bucketwatch_detect::{LoadOptions, Severity, load, run_native_tests};
+use bucketwatch_detect::testing::TestFailure;
+use bucketwatch_detect::{Engine, EngineOptions, Severity, TestOptions, run_tests};
 use serde_json::json;
 
 #[test]
-fn fixture_native_tests_pass_and_python_rules_are_skipped() {
+fn fixture_tests_pass_native_and_python() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
-    let content = load(&root, &LoadOptions::default());
-    let report = run_native_tests(&content);
-    assert_eq!(report.passed(), 3);
-    assert_eq!(report.failed(), 0);
-    assert_eq!(report.skipped_python_rules, 2);
+    let engine = Engine::load(&[root], &EngineOptions::default());
+    let report = run_tests(&engine, &TestOptions::default());
+    let failures: Vec<String> = report
+        .failures()
+        .map(|(d, o)| format!("{} {}: {:?}", d.id, o.name, o.failure))
+        .chain(report.content_problems.iter().cloned())
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(report.passed() >= 5, "{}", report.passed());
 
-    let results = &report.rules[0];
-    assert_eq!(results.rule_id, "Fixture.S3.ObjectAccessDenied");
+    let results = report
+        .detections
+        .iter()
+        .find(|d| d.id == "Fixture.S3.ObjectAccessDenied")
+        .unwrap();
     let alert = results.outcomes[0].alert.as_ref().unwrap();
     assert_eq!(
         alert.title.as_deref(),
@@ -70,9 +77,10 @@ Tests:
     Log: [1, 2]
 ";
     fs::write(dir.path().join("failing.yml"), rule).unwrap();
-    let content = load(dir.path(), &LoadOptions::default());
-    assert!(content.errors.is_empty(), "{:#?}", content.errors);
-    let results = run_rule_tests(&content.rules[0]).unwrap();
+    let engine = Engine::load(&[dir.path().to_path_buf()], &EngineOptions::default());
+    assert!(engine.problems().is_empty(), "{:#?}", engine.problems());
+    let report = run_tests(&engine, &TestOptions::default());
+    let results = &report.detections[0];
     let failures: Vec<_> = results
         .outcomes
         .iter()
@@ -99,11 +107,10 @@ Tests:
         "expected the rule to match; Detection[1] did not"
     );
 
-    let report = run_native_tests(&content);
     assert_eq!((report.passed(), report.failed()), (1, 4));
     let failed: Vec<_> = report
         .failures()
-        .map(|(rule, o)| (rule.rule_id.as_str(), o.name.as_str()))
+        .map(|(rule, o)| (rule.id.as_str(), o.name.as_str()))
         .collect();
     assert_eq!(failed[0], ("Test.Failing", "wrong status"));
 }

@@ -129,6 +129,19 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> LoadErrorKind 
 /// Files that are not analysis specs (no `AnalysisType`, empty, or not a mapping) are skipped
 /// silently, as PAT does, so test-scenario and CI files may live in the same tree.
 pub fn load(root: &Path, options: &LoadOptions) -> Content {
+    load_all(&[root.to_path_buf()], options)
+}
+
+/// Loads several content trees as one: IDs must be unique across all of them.
+pub fn load_all(roots: &[PathBuf], options: &LoadOptions) -> Content {
+    let mut loader = Loader::default();
+    for root in roots {
+        load_tree(root, options, &mut loader);
+    }
+    loader.content
+}
+
+fn load_tree(root: &Path, options: &LoadOptions, loader: &mut Loader) {
     let ignored: Vec<PathBuf> = options.ignore_files.iter().map(|p| root.join(p)).collect();
     let walker = WalkDir::new(root)
         .sort_by_file_name()
@@ -138,7 +151,6 @@ pub fn load(root: &Path, options: &LoadOptions) -> Content {
             let hidden = entry.depth() > 0 && (name.starts_with('.') || name == "__pycache__");
             !hidden && !ignored.iter().any(|i| entry.path().starts_with(i))
         });
-    let mut loader = Loader::default();
     for entry in walker {
         match entry {
             Err(e) => {
@@ -156,7 +168,6 @@ pub fn load(root: &Path, options: &LoadOptions) -> Content {
             Ok(_) => {}
         }
     }
-    loader.content
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -52,32 +52,22 @@ impl fmt::Display for AnalysisType {
     }
 }
 
-/// Alert severity, in increasing order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// Severities are the alert crate's: one type from spec to delivered alert.
+pub use bucketwatch_alert::Severity;
 
-impl Severity {
-    /// The name as written in YAML (`Info` … `Critical`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "Info",
-            Severity::Low => "Low",
-            Severity::Medium => "Medium",
-            Severity::High => "High",
-            Severity::Critical => "Critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Specs spell severities exactly as PAT's schema does (`Info` … `Critical`), so content that
+/// passes here also passes there; `severity()` results are parsed case-insensitively elsewhere.
+fn yaml_severity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Severity, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match text.as_str() {
+        "Info" => Ok(Severity::Info),
+        "Low" => Ok(Severity::Low),
+        "Medium" => Ok(Severity::Medium),
+        "High" => Ok(Severity::High),
+        "Critical" => Ok(Severity::Critical),
+        _ => Err(de::Error::custom(format!(
+            "unknown severity {text:?}; expected one of Info, Low, Medium, High, Critical"
+        ))),
     }
 }
 
@@ -94,6 +84,7 @@ pub struct RuleSpec {
     pub enabled: bool,
     #[serde(rename = "RuleID")]
     pub rule_id: String,
+    #[serde(deserialize_with = "yaml_severity")]
     pub severity: Severity,
     /// The Python file beside the YAML; exactly one of this and `detection`.
     pub filename: Option<String>,
@@ -222,6 +213,7 @@ pub struct KeySpecifier {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DynamicSeveritySpec {
+    #[serde(deserialize_with = "yaml_severity")]
     pub change_to: Severity,
     pub conditions: Vec<MatchExpression>,
 }
@@ -280,6 +272,7 @@ pub struct PolicySpec {
     pub filename: String,
     #[serde(rename = "PolicyID")]
     pub policy_id: String,
+    #[serde(deserialize_with = "yaml_severity")]
     pub severity: Severity,
     /// Resource types the policy applies to; empty means all.
     #[serde(default)]
@@ -379,6 +372,7 @@ pub struct CorrelationRuleSpec {
     #[serde(rename = "RuleID")]
     pub rule_id: String,
     pub enabled: bool,
+    #[serde(deserialize_with = "yaml_severity")]
     pub severity: Severity,
     pub detection: Value,
     pub display_name: Option<String>,

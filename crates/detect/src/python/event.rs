@@ -2,7 +2,7 @@
 //!
 //! The event stays a `serde_json::Value` owned by Rust; a rule's `event["key"]` converts only
 //! that value. Nested objects are handed out as further views of the same event (no copy) and
-//! lists as tuples, so nothing a rule is given can be mutated.
+//! lists as `ImmutableList` (a tuple subclass), so nothing a rule is given can be mutated.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -66,7 +66,7 @@ impl PyEvent {
                     .iter()
                     .map(|v| self.to_py(py, v))
                     .collect::<PyResult<Vec<_>>>()?;
-                PyTuple::new(py, items)?.into_any()
+                super::runtime::immutable_list(py)?.call1((PyTuple::new(py, items)?,))?
             }
             Value::Object(map) => Bound::new(py, self.child(map))?.into_any(),
         })

@@ -7,6 +7,33 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 
+class ImmutableList(tuple):
+    """A read-only list as panther-analysis content expects it: a tuple that compares equal to
+    a list with the same items and whose copy() is a mutable list."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if isinstance(other, list):
+            return list(self) == other
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def copy(self):
+        return [_mutable(item) for item in self]
+
+
+def _mutable(obj):
+    if isinstance(obj, ImmutableList):
+        return obj.copy()
+    to_dict = getattr(obj, "to_dict", None)
+    return to_dict() if callable(to_dict) else obj
+
+
 def _is_sequence(obj):
     return isinstance(obj, Sequence) and not isinstance(obj, (str, bytes))
 
@@ -125,3 +152,42 @@ def to_json(value):
     import json
 
     return json.dumps(value, default=_plain)
+
+
+def install_panther_core_shim(event_class):
+    """Content imports `PantherEvent` and the immutable types from panther_core for type hints.
+    When that package is not installed, bucketwatch's own classes stand in for it."""
+    import importlib.util
+    import types
+
+    try:
+        if importlib.util.find_spec("panther_core") is not None:
+            return
+    except (ImportError, ValueError):
+        pass
+    core = types.ModuleType("panther_core")
+    core.PantherEvent = event_class
+    enriched = types.ModuleType("panther_core.enriched_event")
+    enriched.PantherEvent = event_class
+    immutable = types.ModuleType("panther_core.immutable")
+    immutable.ImmutableCaseInsensitiveDict = event_class
+    immutable.ImmutableList = ImmutableList
+    core.enriched_event = enriched
+    core.immutable = immutable
+    core.__path__ = []
+    sys.modules.update(
+        {
+            "panther_core": core,
+            "panther_core.enriched_event": enriched,
+            "panther_core.immutable": immutable,
+        }
+    )
+
+
+def add_virtualenv(prefix):
+    """Makes the packages of the virtualenv at prefix importable by content."""
+    import glob
+    import site
+
+    for path in glob.glob(f"{prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"):
+        site.addsitedir(path)

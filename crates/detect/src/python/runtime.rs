@@ -22,9 +22,19 @@ fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("helper source: {e}")))?;
         let module = PyModule::from_code(py, &code, c"bucketwatch_helpers.py", c"_bucketwatch")?;
         module.call_method1("register_mapping", (py.get_type::<PyEvent>(),))?;
+        module.call_method1("install_panther_core_shim", (py.get_type::<PyEvent>(),))?;
         Ok(module.unbind())
     })?;
     Ok(module.bind(py))
+}
+
+/// The `ImmutableList` class lists are handed to content as.
+pub(crate) fn immutable_list(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let class = CLASS.get_or_try_init(py, || {
+        Ok::<_, PyErr>(helpers(py)?.getattr("ImmutableList")?.unbind())
+    })?;
+    Ok(class.bind(py))
 }
 
 pub(crate) fn helper_function<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -212,7 +222,13 @@ impl PythonRuntime {
                 .map_err(|e| PyCallError::from_err(py, &e))?;
             sys.setattr("dont_write_bytecode", true)
                 .map_err(|e| PyCallError::from_err(py, &e))?;
-            helpers(py).map_err(|e| PyCallError::from_err(py, &e))?;
+            let helpers = helpers(py).map_err(|e| PyCallError::from_err(py, &e))?;
+            // An active virtualenv's packages are importable by content, as in its own python.
+            if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+                helpers
+                    .call_method1("add_virtualenv", (venv.to_string_lossy().into_owned(),))
+                    .map_err(|e| PyCallError::from_err(py, &e))?;
+            }
             Ok(())
         })?;
         Ok(PythonRuntime {
@@ -223,6 +239,7 @@ impl PythonRuntime {
 
     /// Which interpreter is embedded: version and prefix, for `bucketwatch doctor`.
     pub fn describe() -> String {
+        Python::initialize();
         Python::attach(|py| {
             let sys = py.import("sys").ok();
             let get = |attr: &str| {

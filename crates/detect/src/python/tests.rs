@@ -72,6 +72,9 @@ fn event_reads_like_an_immutable_mapping() {
     assert_eq!(e("list(event)[:2]"), "['eventName', 'tlsVersion']");
     assert_eq!(e("event['userIdentity']['type']"), "'AssumedRole'");
     assert_eq!(e("event['tags']"), "('x', 'y')");
+    assert_eq!(e("event['tags'] == ['x', 'y']"), "True");
+    assert_eq!(e("event['tags'].copy() + ['z']"), "['x', 'y', 'z']");
+    assert_eq!(e("event['resources'].copy()[0]"), "{'ARN': 'a'}");
     assert_eq!(
         e("isinstance(event, __import__('collections.abc').abc.Mapping)"),
         "True"
@@ -260,6 +263,22 @@ fn errors_name_the_exception_and_line_and_the_budget_stops_loops() {
             rule.run_main(rt, py, &ev(json!({"missing": true}))),
             Ok(true)
         );
+    });
+}
+
+#[test]
+fn panther_core_type_hint_imports_resolve_to_bucketwatch_classes() {
+    let rt = runtime();
+    Python::attach(|py| {
+        let path = file(
+            "hints.py",
+            "from panther_core import PantherEvent\nfrom panther_core.immutable import ImmutableList\n\ndef rule(event: PantherEvent):\n    return isinstance(event, PantherEvent) and isinstance(event['l'], ImmutableList)\n",
+        );
+        let rule = PythonDetection::load(rt, py, "bw_test_hints", &path, CallMode::Rule).unwrap();
+        let event = Bound::new(py, PyEvent::new(json!({"l": [1]}), None).unwrap())
+            .unwrap()
+            .into_any();
+        assert_eq!(rule.run_main(rt, py, &event), Ok(true));
     });
 }
 
