@@ -49,6 +49,10 @@ impl IndicatorKind {
 pub struct Indicators {
     text: Vec<u8>,
     items: Vec<(IndicatorKind, u32, u32)>,
+    /// The last host checked by `add_domain` and its verdict: consecutive records of one source
+    /// mostly name the same host.
+    last_host: Vec<u8>,
+    last_host_ok: bool,
 }
 
 impl Indicators {
@@ -114,7 +118,15 @@ impl Indicators {
             Some(i) if value[i + 1..].iter().all(u8::is_ascii_digit) => &value[..i],
             _ => value,
         };
-        let ok = is_domain(host);
+        let ok = if host == self.last_host.as_slice() {
+            self.last_host_ok
+        } else {
+            let ok = is_domain(host);
+            self.last_host.clear();
+            self.last_host.extend_from_slice(host);
+            self.last_host_ok = ok;
+            ok
+        };
         if ok {
             self.add(IndicatorKind::DomainNames, host);
         }
@@ -177,7 +189,34 @@ impl Indicators {
 }
 
 pub fn is_ip(value: &[u8]) -> bool {
-    value.len() <= 45 && std::str::from_utf8(value).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
+    if value.contains(&b':') {
+        return value.len() <= 45
+            && std::str::from_utf8(value).is_ok_and(|s| s.parse::<IpAddr>().is_ok());
+    }
+    is_ipv4(value)
+}
+
+/// Dotted-quad IPv4 with no leading zeros, as `Ipv4Addr`'s parser accepts; without UTF-8
+/// validation or a parser state machine, since nearly every record carries one.
+fn is_ipv4(value: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in value.split(|&b| b == b'.') {
+        parts += 1;
+        let ok = match part {
+            [] => false,
+            [d] => d.is_ascii_digit(),
+            [b'0', ..] => false,
+            _ => {
+                part.len() <= 3
+                    && part.iter().all(u8::is_ascii_digit)
+                    && part.iter().fold(0u32, |v, b| v * 10 + u32::from(b - b'0')) <= 255
+            }
+        };
+        if !ok || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 pub fn is_account_id(value: &[u8]) -> bool {
@@ -225,6 +264,14 @@ fn is_domain(host: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ipv4_check_agrees_with_std(s in "[0-9.]{0,16}") {
+            prop_assert_eq!(is_ip(s.as_bytes()), s.parse::<std::net::Ipv4Addr>().is_ok());
+        }
+    }
 
     fn json(ind: &mut Indicators) -> String {
         let mut out = Vec::new();
@@ -242,6 +289,17 @@ mod tests {
         assert!(ind.add_ip(b"2001:db8::1"));
         assert!(!ind.add_ip(b"not-an-ip"));
         assert!(!ind.add_ip(b"-"));
+        for bad in [
+            &b"1.2.3"[..],
+            b"1.2.3.4.5",
+            b"256.1.1.1",
+            b"01.2.3.4",
+            b"1..2.3",
+            b"1.2.3.4 ",
+        ] {
+            assert!(!is_ip(bad), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(is_ip(b"0.0.0.0") && is_ip(b"255.255.255.255"));
         assert_eq!(
             json(&mut ind),
             r#","p_any_ip_addresses":["10.0.0.1","192.0.2.3","2001:db8::1"]"#

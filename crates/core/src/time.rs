@@ -64,14 +64,23 @@ impl Timestamp {
 
     /// Writes `YYYY-MM-DD HH:MM:SS.fffffffff`.
     pub fn panther_bytes(self) -> [u8; PANTHER_LEN] {
-        let secs = self.0.div_euclid(NANOS_PER_SEC);
-        let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
-        let mut out = *b"0000-00-00 00:00:00.000000000";
-        out[..19].copy_from_slice(&date_time_text(secs));
-        if nanos != 0 {
-            put_digits(&mut out[20..29], nanos);
-        }
-        out
+        PANTHER_CACHE.with(|cache| {
+            let mut entries = cache.get();
+            if let Some((_, text)) = entries.iter().find(|(t, _)| *t == self.0) {
+                return *text;
+            }
+            let secs = self.0.div_euclid(NANOS_PER_SEC);
+            let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u32;
+            let mut out = *b"0000-00-00 00:00:00.000000000";
+            out[..19].copy_from_slice(&date_time_text(secs));
+            if nanos != 0 {
+                put_digits(&mut out[20..29], nanos);
+            }
+            entries[1] = entries[0];
+            entries[0] = (self.0, out);
+            cache.set(entries);
+            out
+        })
     }
 
     /// Parses ISO-8601 / RFC 3339 date-times: `T` or a space between date and time, optional
@@ -158,6 +167,10 @@ thread_local! {
     /// The last two seconds formatted on this thread: records arrive roughly in time order, and
     /// each is written with its event time and the parse time.
     static DATE_TIME_CACHE: Cell<[(i64, [u8; 19]); 2]> = const { Cell::new([(i64::MIN, [0; 19]); 2]) };
+    /// The last two whole timestamps formatted: a record's event time is written twice (its own
+    /// field and `p_event_time`) and the parse time changes only every few hundred records.
+    static PANTHER_CACHE: Cell<[(i64, [u8; PANTHER_LEN]); 2]> =
+        const { Cell::new([(i64::MIN, [0; PANTHER_LEN]); 2]) };
 }
 
 /// `YYYY-MM-DD HH:MM:SS` for seconds since the epoch.

@@ -232,9 +232,17 @@ fn quoted_dash_is_none(v: &[u8]) -> Option<&[u8]> {
 /// after the separating space.
 #[inline]
 fn token(line: &[u8], pos: usize) -> (&[u8], usize) {
-    match memchr(b' ', &line[pos..]) {
-        Some(i) => (&line[pos..pos + i], pos + i + 1),
-        None => (&line[pos..], line.len()),
+    // Most fields are a few bytes long: a plain loop beats a vectorized search's setup there.
+    let rest = &line[pos..];
+    let short = rest.len().min(16);
+    let end = match rest[..short].iter().position(|&b| b == b' ') {
+        Some(i) => Some(i),
+        None if rest.len() > short => memchr(b' ', &rest[short..]).map(|i| short + i),
+        None => None,
+    };
+    match end {
+        Some(i) => (&rest[..i], pos + i + 1),
+        None => (rest, line.len()),
     }
 }
 
