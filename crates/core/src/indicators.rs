@@ -224,27 +224,31 @@ pub fn is_account_id(value: &[u8]) -> bool {
 }
 
 /// The account field of an ARN (`arn:partition:service:region:account:resource`), or `None`
-/// when `value` is not an ARN.
+/// when `value` is not an ARN: partition and service are words of letters, digits and `-`,
+/// the resource is not empty, and nothing is whitespace or a control byte.
 pub fn arn_account(value: &[u8]) -> Option<&[u8]> {
     let rest = value.strip_prefix(b"arn:")?;
-    let mut parts = rest.splitn(5, |&b| b == b':');
-    let partition = parts.next()?;
-    let service = parts.next()?;
-    let _region = parts.next()?;
-    let account = parts.next()?;
-    let resource = parts.next()?;
+    // Offsets in `rest` of the colons ending partition, service, region and account.
+    let mut colons = [0usize; 4];
+    let mut found = 0;
+    for (i, &b) in rest.iter().enumerate() {
+        if b <= b' ' || b == 0x7f {
+            return None;
+        }
+        if b == b':' && found < 4 {
+            colons[found] = i;
+            found += 1;
+        }
+    }
+    if found < 4 || colons[3] + 1 >= rest.len() {
+        return None;
+    }
     let word =
         |s: &[u8]| !s.is_empty() && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
-    if !word(partition) || !word(service) || resource.is_empty() {
+    if !word(&rest[..colons[0]]) || !word(&rest[colons[0] + 1..colons[1]]) {
         return None;
     }
-    if value
-        .iter()
-        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        return None;
-    }
-    Some(account)
+    Some(&rest[colons[2] + 1..colons[3]])
 }
 
 fn is_domain(host: &[u8]) -> bool {
@@ -266,7 +270,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The straightforward reading of the ARN rule, to check the fast one against.
+    fn arn_account_reference(value: &[u8]) -> Option<&[u8]> {
+        let rest = value.strip_prefix(b"arn:")?;
+        let mut parts = rest.splitn(5, |&b| b == b':');
+        let (partition, service, _region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let word =
+            |s: &[u8]| !s.is_empty() && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+        let clean = value.iter().all(|&b| b > b' ' && b != 0x7f);
+        (word(partition) && word(service) && !resource.is_empty() && clean).then_some(account)
+    }
+
     proptest! {
+        #[test]
+        fn arn_account_agrees_with_its_definition(s in "arn:[a-z-]{0,4}:[a-z0-9:/ -]{0,30}") {
+            prop_assert_eq!(arn_account(s.as_bytes()), arn_account_reference(s.as_bytes()));
+        }
+
         #[test]
         fn ipv4_check_agrees_with_std(s in "[0-9.]{0,16}") {
             prop_assert_eq!(is_ip(s.as_bytes()), s.parse::<std::net::Ipv4Addr>().is_ok());

@@ -139,16 +139,16 @@ impl Normalizer {
             Some(LogType::S3ServerAccess) => {
                 Err("expected an AWS.S3ServerAccess line but found JSON".into())
             }
-            _ if looks_json => self.json_record(bytes, source, out),
+            _ if looks_json => self.json_record(bytes, unit.has_outer_whitespace, source, out),
             None => match self.access_log(bytes, source, out) {
                 Ok(t) => Ok(t),
                 Err(sal_reason) => match cloudwatch_export_json(bytes) {
-                    Some(json) => self.json_record(json, source, out),
+                    Some(json) => self.json_record(json, true, source, out),
                     None => Err(sal_reason),
                 },
             },
             Some(t) => match cloudwatch_export_json(bytes) {
-                Some(json) => self.json_record(json, source, out),
+                Some(json) => self.json_record(json, true, source, out),
                 None => Err(format!(
                     "expected a {t} JSON record but found a line of text"
                 )),
@@ -170,9 +170,12 @@ impl Normalizer {
         Ok(LogType::S3ServerAccess)
     }
 
+    /// `maybe_whitespace` is false when framing saw no whitespace outside strings, so the bytes
+    /// can be copied as they are.
     fn json_record(
         &mut self,
         bytes: &[u8],
+        maybe_whitespace: bool,
         source: &SourceInfo,
         out: &mut Vec<u8>,
     ) -> Result<LogType, String> {
@@ -189,9 +192,7 @@ impl Normalizer {
         let body = &bytes[rec.body.clone()];
         if rec.has_p_fields {
             without_p_fields(body, out).map_err(|e| format!("invalid JSON: {e}"))?;
-        } else if memchr::memchr3(b' ', b'\n', b'\t', body).is_some()
-            || memchr::memchr(b'\r', body).is_some()
-        {
+        } else if maybe_whitespace {
             minify(body, &mut self.scratch);
             out.extend_from_slice(&self.scratch);
         } else {
@@ -289,27 +290,36 @@ fn cloudwatch_export_json(line: &[u8]) -> Option<&[u8]> {
     (rest.first() == Some(&b'{') && Timestamp::parse_iso8601(ts).is_some()).then_some(rest)
 }
 
-/// Copies JSON text without the whitespace outside strings.
+/// Copies JSON text without the whitespace outside strings, a run at a time.
 pub fn minify(json: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.reserve(json.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let mut i = 0;
+    let mut run_start = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                // Jump over the string: to its closing quote, stepping over escapes.
+                i += 1;
+                while let Some(k) = memchr::memchr2(b'"', b'\\', &json[i..]) {
+                    i += k;
+                    if json[i] == b'\\' {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                }
+                i += 1;
             }
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            in_string = b == b'"';
-            out.push(b);
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.extend_from_slice(&json[run_start..i]);
+                i += 1;
+                run_start = i;
+            }
+            _ => i += 1,
         }
     }
+    out.extend_from_slice(&json[run_start.min(json.len())..]);
 }
 
 /// Writes a JSON object without its top-level `p_` keys (a record that was normalized before),

@@ -268,14 +268,22 @@ fn is_request_id(t: &[u8]) -> bool {
 
 /// `word(.word)+`, as every defined operation form is (REST.GET.OBJECT, S3.EXPIRE.OBJECT, ...).
 fn is_operation(t: &[u8]) -> bool {
-    let mut parts = 0;
-    for part in t.split(|&b| b == b'.') {
-        if part.is_empty() || !part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+    let mut dots = 0;
+    let mut previous_dot = true;
+    for &b in t {
+        if b == b'.' {
+            if previous_dot {
+                return false;
+            }
+            dots += 1;
+            previous_dot = true;
+        } else if b.is_ascii_alphanumeric() || b == b'_' {
+            previous_dot = false;
+        } else {
             return false;
         }
-        parts += 1;
     }
-    parts >= 2
+    dots >= 1 && !previous_dot
 }
 
 /// `METHOD target HTTP/x[.y]`: the shape that tells a request URI's real closing quote.

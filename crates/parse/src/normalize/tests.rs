@@ -184,3 +184,19 @@ fn records_out_equal_records_in_for_any_input() {
         }
     });
 }
+
+proptest::proptest! {
+    #[test]
+    fn minify_equals_compact_serialization(
+        pairs in proptest::collection::vec(("[ -~]{0,12}", "[ -~\\\\\"\n\t]{0,20}", 0i64..1000), 0..8)
+    ) {
+        let mut map = serde_json::Map::new();
+        for (k, v, n) in pairs {
+            map.insert(k, serde_json::json!({"s": v, "n": n, "list": [1, " x ", {"y": "z  "}]}));
+        }
+        let value = Value::Object(map);
+        let mut out = Vec::new();
+        minify(serde_json::to_string_pretty(&value).unwrap().as_bytes(), &mut out);
+        proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&value).unwrap());
+    }
+}

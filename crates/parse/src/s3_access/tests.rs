@@ -507,3 +507,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn operation_shapes() {
+    for ok in [
+        "REST.GET.OBJECT",
+        "S3.COMPUTE.OBJECT.CHECKSUM",
+        "SOAP.CreateBucket",
+        "A.B_C",
+    ] {
+        assert!(is_operation(ok.as_bytes()), "{ok}");
+    }
+    for bad in [
+        "REST",
+        "REST..GET",
+        ".REST.GET",
+        "REST.GET.",
+        "REST.GE T",
+        "",
+        "REST.G\"ET",
+    ] {
+        assert!(!is_operation(bad.as_bytes()), "{bad}");
+    }
+}
