@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bucketwatch_core::{LogType, SourceInfo};
 use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions, run_tests};
-use bucketwatch_pipeline::{Input, ParseJob, ParseReport};
+use bucketwatch_pipeline::{DetectJob, Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -68,8 +68,37 @@ Examples:
     )]
     Test(TestArgs),
 
+    /// Run detections over normalized events and print each rule match or rule error.
+    #[command(
+        long_about = "Run detections over normalized events and print each rule match or rule error.
+
+Reads JSON lines as `bucketwatch parse` writes them (files, - for stdin, gzip/zstd detected), runs \
+every enabled rule of each event's p_log_type from the content directories (default: ./content) — \
+native rules in Rust, Python rules in the embedded interpreter — and writes one JSON line per match \
+or rule error. Nothing is grouped into alerts or stored: this is for trying content on recorded \
+events. A summary with the event rate goes to stderr.
+
+Exit status: 0 when every line was an event, 1 when some lines were not, 2 when an input could \
+not be read.
+
+Example:
+  bucketwatch parse access.log | bucketwatch detect --content content -"
+    )]
+    Detect(DetectArgs),
+
     /// Show how bucketwatch is set up on this machine (embedded Python, paths).
     Doctor,
+}
+
+#[derive(Args)]
+struct DetectArgs {
+    /// Content directories to load together; repeat for several.
+    #[arg(long, value_name = "DIR", default_value = "content")]
+    content: Vec<std::path::PathBuf>,
+
+    /// Files of normalized events (JSON lines); - is stdin. Reads stdin when none is given.
+    #[arg(value_name = "FILE")]
+    inputs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -130,6 +159,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Test(args) => Ok(test(args)),
+        Command::Detect(args) => detect(args),
         Command::Doctor => Ok(doctor()),
     };
     match result {
@@ -281,6 +311,57 @@ fn test(args: TestArgs) -> u8 {
         report.failed()
     );
     u8::from(report.failed() > 0)
+}
+
+fn detect(args: DetectArgs) -> anyhow::Result<u8> {
+    for dir in &args.content {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "{}: not a directory; name content directories with --content",
+                dir.display()
+            );
+        }
+    }
+    let engine = Engine::load(&args.content, &EngineOptions::default());
+    for problem in engine.problems() {
+        eprintln!("bucketwatch detect: warning: {problem}");
+    }
+    let inputs = if args.inputs.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.inputs
+    };
+    let job = DetectJob {
+        inputs: inputs.iter().map(|a| Input::from_arg(a)).collect(),
+    };
+    let report = job
+        .run(&engine, &mut io::stdout().lock())
+        .context("writing to stdout failed")?;
+    for e in &report.input_errors {
+        eprintln!("bucketwatch detect: error: {e}");
+    }
+    for e in &report.invalid_examples {
+        eprintln!("bucketwatch detect: not an event: {e}");
+    }
+    let rate = if report.seconds > 0.0 {
+        report.events as f64 / report.seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "bucketwatch detect: {} events, {} matches, {} rule errors in {:.3} s ({:.0} events/s){}",
+        report.events,
+        report.matches,
+        report.rule_errors,
+        report.seconds,
+        rate,
+        if report.invalid_lines > 0 {
+            format!("; {} lines were not events", report.invalid_lines)
+        } else {
+            String::new()
+        }
+    );
+    Ok(report.exit_code() as u8)
 }
 
 fn doctor() -> u8 {

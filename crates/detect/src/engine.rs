@@ -293,7 +293,8 @@ impl Engine {
     }
 
     /// Runs every enabled rule for the event's `p_log_type`, appending their verdicts to `out`.
-    pub fn evaluate(&self, event: &Value, out: &mut Vec<Detection>) {
+    /// The event is shared with Python rules, never copied for them.
+    pub fn evaluate(&self, event: &Arc<Value>, out: &mut Vec<Detection>) {
         let Some(log_type) = event.get("p_log_type").and_then(Value::as_str) else {
             return;
         };
@@ -313,7 +314,7 @@ impl Engine {
                     let Some(rt) = &self.runtime else { continue };
                     Python::attach(|py| {
                         let view = python_event.get_or_insert_with(|| {
-                            PyEvent::new(event.clone(), self.data_model(log_type))
+                            PyEvent::shared(Arc::clone(event), self.data_model(log_type))
                                 .and_then(|e| Bound::new(py, e).ok())
                                 .map(|b| b.into_any().unbind())
                         });

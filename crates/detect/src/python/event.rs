@@ -16,7 +16,7 @@ use super::datamodel::{DataModel, UdmMapping};
 
 /// The shared, immutable data behind every view of one event.
 struct EventData {
-    value: Value,
+    value: Arc<Value>,
     data_model: Option<Arc<DataModel>>,
 }
 
@@ -37,6 +37,11 @@ unsafe impl Sync for PyEvent {}
 impl PyEvent {
     /// Wraps a JSON object as an event; `None` when `value` is not an object.
     pub fn new(value: Value, data_model: Option<Arc<DataModel>>) -> Option<PyEvent> {
+        PyEvent::shared(Arc::new(value), data_model)
+    }
+
+    /// Wraps an event the caller keeps too, without copying it.
+    pub fn shared(value: Arc<Value>, data_model: Option<Arc<DataModel>>) -> Option<PyEvent> {
         let data = Arc::new(EventData { value, data_model });
         let object = NonNull::from(data.value.as_object()?);
         Some(PyEvent { data, object })
