@@ -301,30 +301,37 @@ impl Engine {
         let Some(indexes) = self.dispatch.get(log_type) else {
             return;
         };
-        let candidates: Vec<&EngineRule> = indexes
+        let candidates = indexes
             .iter()
             .map(|&i| &self.rules[i])
-            .filter(|r| r.rule.compiled.passes_filters(event))
-            .collect();
-        let mut python_event = None;
-        for rule in candidates {
-            let detection = match &rule.python {
-                None => rule.native_verdict(event, log_type),
-                Some(python) => {
-                    let Some(rt) = &self.runtime else { continue };
-                    Python::attach(|py| {
-                        let view = python_event.get_or_insert_with(|| {
+            .filter(|r| r.rule.compiled.passes_filters(event));
+        let (Some(rt), true) = (&self.runtime, self.python_rules_for(indexes)) else {
+            out.extend(candidates.filter_map(|r| r.native_verdict(event, log_type)));
+            return;
+        };
+        // One interpreter entry per event, shared by its Python rules, which see one event view.
+        Python::attach(|py| {
+            let mut view: Option<Option<Bound<'_, PyAny>>> = None;
+            for rule in candidates {
+                let detection = match &rule.python {
+                    None => rule.native_verdict(event, log_type),
+                    Some(python) => {
+                        let view = view.get_or_insert_with(|| {
                             PyEvent::shared(Arc::clone(event), self.data_model(log_type))
                                 .and_then(|e| Bound::new(py, e).ok())
-                                .map(|b| b.into_any().unbind())
+                                .map(Bound::into_any)
                         });
-                        let view = view.as_ref()?.bind(py);
+                        let Some(view) = view.as_ref() else { continue };
                         rule.python_verdict(rt, py, python, view, event, log_type)
-                    })
-                }
-            };
-            out.extend(detection);
-        }
+                    }
+                };
+                out.extend(detection);
+            }
+        });
+    }
+
+    fn python_rules_for(&self, indexes: &[usize]) -> bool {
+        indexes.iter().any(|&i| self.rules[i].python.is_some())
     }
 }
 

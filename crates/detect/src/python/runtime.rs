@@ -102,10 +102,13 @@ struct Watchdog {
     wake: Condvar,
 }
 
-#[derive(Default)]
 struct WatchState {
     next_id: u64,
     calls: Vec<WatchedCall>,
+    /// When the watchdog will next look at the calls on its own. A new call is announced only
+    /// when its deadline comes earlier: waking the thread for every call would cost more than
+    /// most rules take to run.
+    wake_at: Instant,
 }
 
 struct WatchedCall {
@@ -118,7 +121,11 @@ struct WatchedCall {
 impl Watchdog {
     fn start() -> Arc<Watchdog> {
         let dog = Arc::new(Watchdog {
-            state: Mutex::new(WatchState::default()),
+            state: Mutex::new(WatchState {
+                next_id: 0,
+                calls: Vec::new(),
+                wake_at: Instant::now(),
+            }),
             wake: Condvar::new(),
         });
         let weak = Arc::downgrade(&dog);
@@ -136,22 +143,22 @@ impl Watchdog {
     /// Waits for the earliest deadline to pass (or a change) and interrupts that call if it is
     /// still running.
     fn watch_once(&self) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        const IDLE_POLL: Duration = Duration::from_millis(200);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let next = state
             .calls
             .iter()
             .filter(|c| !c.fired)
             .min_by_key(|c| c.deadline)
             .map(|c| (c.id, c.deadline));
-        let Some((id, deadline)) = next else {
-            let _ = self.wake.wait_timeout(state, Duration::from_millis(200));
+        let now = Instant::now();
+        let Some((id, deadline)) = next.filter(|(_, d)| *d <= now) else {
+            let wait = next.map_or(IDLE_POLL, |(_, d)| (d - now).min(IDLE_POLL));
+            state.wake_at = now + wait;
+            let _ = self.wake.wait_timeout(state, wait);
             return;
         };
-        let now = Instant::now();
-        if now < deadline {
-            let _ = self.wake.wait_timeout(state, deadline - now);
-            return;
-        }
+        let _ = deadline;
         drop(state);
         Python::attach(|_py| {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,13 +182,16 @@ impl Watchdog {
         let id = state.next_id;
         // SAFETY: called with the GIL held, from the thread that runs the call.
         let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
+        let deadline = Instant::now() + budget;
         state.calls.push(WatchedCall {
             id,
             thread,
-            deadline: Instant::now() + budget,
+            deadline,
             fired: false,
         });
-        self.wake.notify_one();
+        if deadline < state.wake_at {
+            self.wake.notify_one();
+        }
         id
     }
 
