@@ -116,6 +116,11 @@ impl PyEvent {
         }
     }
 
+    /// The object this view shows, as JSON.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.map().clone())
+    }
+
     fn root_view(&self) -> PyEvent {
         PyEvent {
             data: Arc::clone(&self.data),

@@ -142,17 +142,6 @@ def restore_mocks(module, state):
             setattr(module, name, value)
 
 
-def _plain(obj):
-    """Event views inside a returned value serialize as the objects they show."""
-    to_dict = getattr(obj, "to_dict", None)
-    return to_dict() if callable(to_dict) else str(obj)
-
-
-def to_json(value):
-    import json
-
-    return json.dumps(value, default=_plain)
-
 
 def install_panther_core_shim(event_class):
     """Content imports `PantherEvent` and the immutable types from panther_core for type hints.

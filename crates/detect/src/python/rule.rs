@@ -232,17 +232,14 @@ fn store(
                 }));
                 return Err(format!("returned {}, expected a mapping", type_name(value)));
             }
-            let json: String = helper_function(value.py(), "to_json")
-                .and_then(|f| f.call1((plain(value)?,)))
-                .and_then(|s| s.extract())
-                .map_err(|e| format!("could not be serialized: {e}"))?;
-            out.alert_context = Some(if json.chars().count() > MAX_CONTEXT_CHARS {
+            let context = py_to_json(value, 0);
+            let size = serde_json::to_string(&context).map_or(0, |s| s.chars().count());
+            out.alert_context = Some(if size > MAX_CONTEXT_CHARS {
                 serde_json::json!({ "_error": format!(
-                    "alert_context size is {} characters, bigger than maximum of {MAX_CONTEXT_CHARS} characters",
-                    json.chars().count()
+                    "alert_context size is {size} characters, bigger than maximum of {MAX_CONTEXT_CHARS} characters"
                 ) })
             } else {
-                serde_json::from_str(&json).map_err(|e| format!("produced invalid JSON: {e}"))?
+                context
             });
         }
         _ => {}
@@ -250,11 +247,66 @@ fn store(
     Ok(())
 }
 
-/// An event view becomes a plain dict before serialization.
-fn plain<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    match value.cast::<super::event::PyEvent>() {
-        Ok(ev) => ev.call_method0("to_dict"),
-        Err(_) => Ok(value.clone()),
+/// Converts a Python value to JSON as `json.dumps(value, default=str)` would: mappings (event
+/// views included) become objects with string keys, sequences arrays, anything else its `str()`.
+/// Deeper than 64 levels, values are cut to their `str()` as well.
+fn py_to_json(value: &Bound<'_, PyAny>, depth: u32) -> Value {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyMapping, PyTuple};
+    if value.is_none() {
+        return Value::Null;
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Value::Bool(b.is_true());
+    }
+    if value.is_instance_of::<PyInt>() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(u) = value.extract::<u64>() {
+            return Value::from(u);
+        }
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value()).map_or(Value::Null, Value::Number);
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Value::String(s.to_string());
+    }
+    if depth < 64 {
+        if let Ok(ev) = value.cast::<super::event::PyEvent>() {
+            return ev.get().to_value();
+        }
+        if let Ok(d) = value.cast::<PyDict>() {
+            let map = d
+                .iter()
+                .map(|(k, v)| (key_text(&k), py_to_json(&v, depth + 1)))
+                .collect();
+            return Value::Object(map);
+        }
+        if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+            if let Ok(items) = value.try_iter() {
+                return Value::Array(items.flatten().map(|v| py_to_json(&v, depth + 1)).collect());
+            }
+        }
+        if let Ok(m) = value.cast::<PyMapping>()
+            && let Ok(items) = m.items()
+        {
+            let map = items
+                .iter()
+                .filter_map(|pair| pair.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().ok())
+                .map(|(k, v)| (key_text(&k), py_to_json(&v, depth + 1)))
+                .collect();
+            return Value::Object(map);
+        }
+    }
+    Value::String(value.str().map(|s| s.to_string()).unwrap_or_default())
+}
+
+/// JSON object keys are strings: `json.dumps` writes `None`, bools and numbers as their JSON text.
+fn key_text(key: &Bound<'_, PyAny>) -> String {
+    match py_to_json(key, 64) {
+        Value::String(s) => s,
+        other => other.to_string(),
     }
 }
 

@@ -337,3 +337,27 @@ fn oversized_context_and_mocks() {
         );
     });
 }
+
+#[test]
+fn alert_context_converts_like_json_dumps_with_default_str() {
+    let rt = runtime();
+    Python::attach(|py| {
+        let path = file(
+            "ctx_types.py",
+            "def rule(event):\n    return True\n\ndef alert_context(event):\n    return {'n': 1, 'big': 2**70, 'f': 1.5, 2: 'int key', None: 'none key', 'view': event['userIdentity'], 'tags': event['tags'], 'set': {1}, 'none': None, 'ok': True}\n",
+        );
+        let rule = PythonDetection::load(rt, py, "bw_test_ctx_types", &path, CallMode::Rule).unwrap();
+        let event = Bound::new(py, PyEvent::new(sample(), None).unwrap()).unwrap().into_any();
+        let ctx = rule.run_optional(rt, py, &event).alert_context.unwrap();
+        assert_eq!(ctx["n"], 1);
+        assert_eq!(ctx["big"], "1180591620717411303424");
+        assert_eq!(ctx["f"], 1.5);
+        assert_eq!(ctx["2"], "int key");
+        assert_eq!(ctx["null"], "none key");
+        assert_eq!(ctx["view"]["type"], "AssumedRole");
+        assert_eq!(ctx["tags"], json!(["x", "y"]));
+        assert_eq!(ctx["set"], "{1}");
+        assert_eq!(ctx["none"], json!(null));
+        assert_eq!(ctx["ok"], true);
+    });
+}
