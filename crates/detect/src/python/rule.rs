@@ -283,10 +283,10 @@ fn py_to_json(value: &Bound<'_, PyAny>, depth: u32) -> Value {
                 .collect();
             return Value::Object(map);
         }
-        if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-            if let Ok(items) = value.try_iter() {
-                return Value::Array(items.flatten().map(|v| py_to_json(&v, depth + 1)).collect());
-            }
+        if (value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>())
+            && let Ok(items) = value.try_iter()
+        {
+            return Value::Array(items.flatten().map(|v| py_to_json(&v, depth + 1)).collect());
         }
         if let Ok(m) = value.cast::<PyMapping>()
             && let Ok(items) = m.items()

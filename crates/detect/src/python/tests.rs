@@ -346,8 +346,11 @@ fn alert_context_converts_like_json_dumps_with_default_str() {
             "ctx_types.py",
             "def rule(event):\n    return True\n\ndef alert_context(event):\n    return {'n': 1, 'big': 2**70, 'f': 1.5, 2: 'int key', None: 'none key', 'view': event['userIdentity'], 'tags': event['tags'], 'set': {1}, 'none': None, 'ok': True}\n",
         );
-        let rule = PythonDetection::load(rt, py, "bw_test_ctx_types", &path, CallMode::Rule).unwrap();
-        let event = Bound::new(py, PyEvent::new(sample(), None).unwrap()).unwrap().into_any();
+        let rule =
+            PythonDetection::load(rt, py, "bw_test_ctx_types", &path, CallMode::Rule).unwrap();
+        let event = Bound::new(py, PyEvent::new(sample(), None).unwrap())
+            .unwrap()
+            .into_any();
         let ctx = rule.run_optional(rt, py, &event).alert_context.unwrap();
         assert_eq!(ctx["n"], 1);
         assert_eq!(ctx["big"], "1180591620717411303424");
