@@ -69,13 +69,26 @@ def ransom_note_patterns() -> list:
     return list(_section("ransomware").get("note_patterns", []))
 
 
-def ip_in_cidrs(ip, cidrs) -> bool:
-    """Whether ip (text) lies in any of cidrs; False for text that is not an IP address."""
+@lru_cache(maxsize=64)
+def _networks(cidrs: tuple) -> tuple:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+@lru_cache(maxsize=4096)
+def _address(ip: str):
     try:
-        address = ipaddress.ip_address(str(ip))
+        return ipaddress.ip_address(ip)
     except ValueError:
+        return None
+
+
+def ip_in_cidrs(ip, cidrs) -> bool:
+    """Whether ip (text) lies in any of cidrs; False for text that is not an IP address.
+    Networks and recent addresses are parsed once: rules call this for every event."""
+    address = _address(str(ip))
+    if address is None:
         return False
-    return any(address in ipaddress.ip_network(c, strict=False) for c in cidrs)
+    return any(address in network for network in _networks(tuple(cidrs)))
 
 
 def matches_any(value, patterns) -> bool:

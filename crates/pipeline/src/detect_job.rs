@@ -100,7 +100,11 @@ impl DetectJob {
                 if text.is_empty() {
                     continue;
                 }
-                let event = match serde_json::from_slice::<Value>(text) {
+                // One UTF-8 check of the line, then no per-string re-validation while parsing.
+                let parsed = std::str::from_utf8(text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| serde_json::from_str::<Value>(t).map_err(|e| e.to_string()));
+                let event = match parsed {
                     Ok(v) if v.is_object() => Arc::new(v),
                     Ok(_) => {
                         report.note_invalid(format!("{name}:{number}: not a JSON object"));
