@@ -70,7 +70,7 @@ fn batches() -> Vec<Vec<RuleResult>> {
                         )]),
                         destinations: None,
                         kind: ResultKind::Match,
-                        event: json!({
+                        event: std::sync::Arc::new(json!({
                             "eventVersion": "1.09", "eventSource": "s3.amazonaws.com",
                             "eventName": "PutBucketVersioning", "awsRegion": "us-east-1",
                             "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.0",
@@ -80,7 +80,7 @@ fn batches() -> Vec<Vec<RuleResult>> {
                                                   "VersioningConfiguration": {"Status": "Suspended"}},
                             "eventID": format!("{:016x}", rng.below(u64::MAX)),
                             "recipientAccountId": "123456789012",
-                        }),
+                        })),
                         event_time: Timestamp(1_700_000_000_000_000_000),
                     }
                 })

@@ -124,7 +124,7 @@ pub(crate) fn group_batch(results: &[RuleResult]) -> Result<Grouped<'_>, Invalid
             _ => group.plain_count += 1,
         }
         if group.samples.len() < MAX_SAMPLE_EVENTS {
-            group.samples.push(&result.event);
+            group.samples.push(result.event.as_ref());
         }
         group.log_types.insert(&result.log_type);
     }
@@ -290,7 +290,7 @@ pub(crate) mod tests {
             reports: BTreeMap::from([("MITRE ATT&CK".into(), vec!["TA0007:T1619".into()])]),
             destinations: None,
             kind: ResultKind::Match,
-            event: json!({"dedup": dedup}),
+            event: std::sync::Arc::new(json!({"dedup": dedup})),
             event_time: Timestamp(0),
         }
     }

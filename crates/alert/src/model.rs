@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bucketwatch_core::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -151,8 +152,9 @@ pub struct RuleResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destinations: Option<Vec<String>>,
     pub kind: ResultKind,
-    /// The event as the rule saw it, kept as a sample on the alert.
-    pub event: Value,
+    /// The event as the rule saw it, kept as a sample on the alert; shared with the caller, not
+    /// copied per match.
+    pub event: Arc<Value>,
     /// `p_event_time`. Carried for the rule_matches rows; grouping never reads it, because
     /// windows are measured in processing time.
     #[serde(with = "timestamp_text")]

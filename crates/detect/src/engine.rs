@@ -336,7 +336,7 @@ impl Engine {
 }
 
 impl EngineRule {
-    fn native_verdict(&self, event: &Value, log_type: &str) -> Option<Detection> {
+    fn native_verdict(&self, event: &Arc<Value>, log_type: &str) -> Option<Detection> {
         let compiled = &self.rule.compiled;
         if compiled.matches(event) != Some(true) {
             return None;
@@ -351,7 +351,7 @@ impl EngineRule {
         py: Python<'_>,
         python: &PythonDetection,
         view: &Bound<'_, PyAny>,
-        event: &Value,
+        event: &Arc<Value>,
         log_type: &str,
     ) -> Option<Detection> {
         match python.run_main(rt, py, view) {
@@ -367,7 +367,7 @@ impl EngineRule {
     /// A match completed with its alert fields, falling back as panther-analysis does.
     fn detection(
         &self,
-        event: &Value,
+        event: &Arc<Value>,
         log_type: &str,
         out: RuleFunctionsOutput,
         kind: ResultKind,
@@ -426,7 +426,7 @@ impl EngineRule {
                     .collect(),
                 destinations: out.destinations,
                 kind,
-                event: event.clone(),
+                event: Arc::clone(event),
                 event_time: event_time(event),
             },
             create_alert: spec.create_alert,
@@ -434,7 +434,7 @@ impl EngineRule {
     }
 
     /// `rule()` raised: dedup is the exception class, the title its repr.
-    fn error_detection(&self, event: &Value, log_type: &str, error: PyCallError) -> Detection {
+    fn error_detection(&self, event: &Arc<Value>, log_type: &str, error: PyCallError) -> Detection {
         let mut d = self.detection(
             event,
             log_type,
@@ -463,7 +463,7 @@ impl EngineRule {
     /// The result a match with these function outputs produces (for test previews).
     pub(crate) fn preview(
         &self,
-        event: &Value,
+        event: &Arc<Value>,
         log_type: &str,
         out: RuleFunctionsOutput,
     ) -> RuleResult {

@@ -9,6 +9,7 @@
 //! Must not touch: output formatting beyond `Display` (the binary prints the report).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
@@ -272,7 +273,7 @@ fn run_rule_test(engine: &Engine, rule: &EngineRule, test: &RuleTest) -> TestOut
     {
         event.insert("p_log_type".into(), Value::String(t));
     }
-    let event = Value::Object(event);
+    let event = Arc::new(Value::Object(event));
     let log_type = event["p_log_type"].as_str().unwrap_or_default().to_string();
     let compiled = &rule.rule.compiled;
     let passes_filters = compiled.passes_filters(&event);
@@ -306,7 +307,7 @@ fn run_rule_test(engine: &Engine, rule: &EngineRule, test: &RuleTest) -> TestOut
         return outcome(None, None);
     };
     Python::attach(|py| {
-        let view = PyEvent::new(event.clone(), engine.data_model(&log_type))
+        let view = PyEvent::shared(Arc::clone(&event), engine.data_model(&log_type))
             .and_then(|e| Bound::new(py, e).ok())
             .map(Bound::into_any);
         let Some(view) = view else {

@@ -11,7 +11,8 @@ use std::time::Instant;
 use bucketwatch_alert::ResultKind;
 use bucketwatch_collect::{Input, decoded_reader};
 use bucketwatch_detect::{Detection, Engine};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
@@ -125,7 +126,7 @@ impl DetectJob {
                         ResultKind::Match => report.matches += 1,
                         ResultKind::Error { .. } => report.rule_errors += 1,
                     }
-                    let written = serde_json::to_writer(&mut batch, &detection_json(d, &event));
+                    let written = serde_json::to_writer(&mut batch, &detection_line(d, &event));
                     if let Err(e) = written {
                         return Err((report, e.into()));
                     }
@@ -156,34 +157,54 @@ impl DetectReport {
     }
 }
 
-fn detection_json(d: &Detection, event: &Value) -> Value {
+/// One output line, serialized straight from the detection (no intermediate JSON tree).
+#[derive(Serialize)]
+struct DetectionLine<'a> {
+    rule_id: &'a str,
+    log_type: &'a str,
+    kind: &'static str,
+    severity: &'static str,
+    title: &'a str,
+    dedup: &'a str,
+    create_alert: bool,
+    p_row_id: Option<&'a Value>,
+    p_event_time: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unique: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_context: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn detection_line<'a>(d: &'a Detection, event: &'a Value) -> DetectionLine<'a> {
     let r = &d.result;
-    let mut v = json!({
-        "rule_id": r.rule_id,
-        "log_type": r.log_type,
-        "severity": r.severity.as_str(),
-        "title": r.title,
-        "dedup": r.dedup,
-        "create_alert": d.create_alert,
-        "p_row_id": event.get("p_row_id"),
-        "p_event_time": event.get("p_event_time"),
-    });
-    if let Some(ctx) = &r.alert_context {
-        v["alert_context"] = ctx.clone();
-    }
-    if let Some(u) = &r.unique {
-        v["unique"] = json!(u);
-    }
-    match &r.kind {
-        ResultKind::Match => v["kind"] = json!("match"),
+    let (kind, error_type, error) = match &r.kind {
+        ResultKind::Match => ("match", None, None),
         ResultKind::Error {
             error_type,
             message,
-        } => {
-            v["kind"] = json!("rule_error");
-            v["error_type"] = json!(error_type);
-            v["error"] = json!(message);
-        }
+        } => (
+            "rule_error",
+            Some(error_type.as_str()),
+            Some(message.as_str()),
+        ),
+    };
+    DetectionLine {
+        rule_id: &r.rule_id,
+        log_type: &r.log_type,
+        kind,
+        severity: r.severity.as_str(),
+        title: &r.title,
+        dedup: &r.dedup,
+        create_alert: d.create_alert,
+        p_row_id: event.get("p_row_id"),
+        p_event_time: event.get("p_event_time"),
+        unique: r.unique.as_deref(),
+        alert_context: r.alert_context.as_ref(),
+        error_type,
+        error,
     }
-    v
 }

@@ -276,7 +276,7 @@ fn samples_are_bounded_per_alert() {
     let mut store = memory();
     let batch: Vec<_> = (0..7)
         .map(|i| RuleResult {
-            event: json!({"n": i}),
+            event: std::sync::Arc::new(json!({"n": i})),
             ..result("A", "x")
         })
         .collect();
