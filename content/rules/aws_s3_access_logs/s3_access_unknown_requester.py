@@ -1,53 +1,12 @@
+from bucketwatch_s3_access import (
+    access_context,
+    is_aws_internal,
+    is_object_operation,
+    is_write,
+    requester,
+    succeeded,
+)
 from bucketwatch_settings import bucket_role_mapping, matches_any, trusted_accounts
-
-# Resource part of REST.<METHOD>.<RESOURCE> operations that act on a single object.
-OBJECT_RESOURCES = {
-    "OBJECT",
-    "OBJECT_GET",
-    "OBJECT_TAGGING",
-    "OBJECT_ATTRIBUTES",
-    "PART",
-    "PART_GET",
-    "UPLOAD",
-    "RESTORE",
-    "SELECT",
-}
-# Resources shared by bucket- and object-level calls: object-level only when a key is logged.
-KEYED_RESOURCES = {"ACL", "UPLOADS"}
-WRITE_METHODS = {"PUT", "POST", "DELETE", "COPY"}
-
-
-def _requester(event):
-    requester = event.get("requester")
-    if requester in (None, "", "-", "Anonymous"):
-        return None
-    return str(requester)
-
-
-def _aws_internal(requester):
-    return requester == "AmazonS3" or requester.startswith("svc:")
-
-
-def _status(event):
-    try:
-        return int(event.get("httpstatus"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _succeeded(event):
-    status = _status(event)
-    return status is not None and 200 <= status < 400 and not event.get("errorcode")
-
-
-def _object_operation(event):
-    parts = str(event.get("operation") or "").split(".")
-    if len(parts) < 3 or parts[0] not in ("REST", "BATCH"):
-        return False
-    resource = parts[-1]
-    if resource in OBJECT_RESOURCES:
-        return True
-    return resource in KEYED_RESOURCES and event.get("key") not in (None, "", "-")
 
 
 def _allowed_globs(bucket):
@@ -68,26 +27,26 @@ def _account_of(arn):
     return None
 
 
-def _principal(requester):
+def _principal(requester_arn):
     """The requester ARN without an assumed-role session name, so sessions of one role group."""
     marker = ":assumed-role/"
-    if marker in requester:
-        head, _, tail = requester.partition(marker)
+    if marker in requester_arn:
+        head, _, tail = requester_arn.partition(marker)
         return head + marker + tail.split("/")[0]
-    return requester
+    return requester_arn
 
 
 def rule(event):
     bucket = event.get("bucket")
-    requester = _requester(event)
-    if not bucket or requester is None or _aws_internal(requester):
+    who = requester(event)
+    if not bucket or who is None or is_aws_internal(event):
         return False
-    if not (_object_operation(event) and _succeeded(event)):
+    if not (is_object_operation(event) and succeeded(event)):
         return False
     globs = _allowed_globs(bucket)
     if globs is None:
         return False
-    return not matches_any(requester, globs)
+    return not matches_any(who, globs)
 
 
 def title(event):
@@ -98,35 +57,22 @@ def title(event):
 
 
 def dedup(event):
-    return f"{event.get('bucket')}:{_principal(_requester(event) or 'anonymous')}"
+    return f"{event.get('bucket')}:{_principal(requester(event) or 'anonymous')}"
 
 
 def severity(event):
-    operation = str(event.get("operation") or "")
-    method = operation.split(".")[1] if operation.count(".") >= 2 else ""
-    account = _account_of(_requester(event) or "")
+    account = _account_of(requester(event) or "")
     trusted = trusted_accounts() or []
     if account and trusted and account not in trusted:
         return "HIGH"
-    if method in WRITE_METHODS:
+    if is_write(event):
         return "HIGH"
     return "DEFAULT"
 
 
 def alert_context(event):
-    requester = _requester(event) or ""
-    return {
-        "bucket": event.get("bucket"),
-        "key": event.get("key"),
-        "requester": event.get("requester"),
-        "requester_account": _account_of(requester),
-        "allowed_requesters": _allowed_globs(event.get("bucket")) or [],
-        "remoteip": event.get("remoteip"),
-        "operation": event.get("operation"),
-        "httpstatus": event.get("httpstatus"),
-        "errorcode": event.get("errorcode"),
-        "useragent": event.get("useragent"),
-        "bytessent": event.get("bytessent"),
-        "requestid": event.get("requestid"),
-        "time": event.get("time"),
-    }
+    return access_context(
+        event,
+        requester_account=_account_of(requester(event) or ""),
+        allowed_requesters=_allowed_globs(event.get("bucket")) or [],
+    )

