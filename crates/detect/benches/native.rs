@@ -162,5 +162,32 @@ fn native_rules(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, native_rules);
+/// The seven no-code renditions of the built-in access-log rule set (bench/detect/native), as
+/// `bench/run-detect.sh` runs them end to end, here without reading, parsing or output.
+fn rendered_rule_set(c: &mut Criterion) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/detect/native");
+    let content = bucketwatch_detect::load(&dir, &Default::default());
+    assert!(content.errors.is_empty(), "{:?}", content.errors);
+    assert_eq!(content.rules.len(), 7);
+    let rules: Vec<&CompiledRule> = content.rules.iter().map(|r| &r.compiled).collect();
+    let events = events(10_000);
+    let mut group = c.benchmark_group("native");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("s3_access_built_in_set_7_rules", |b| {
+        b.iter(|| {
+            let mut matches = 0usize;
+            for event in &events {
+                for rule in &rules {
+                    let hit =
+                        rule.passes_filters(black_box(event)) && rule.matches(event) == Some(true);
+                    matches += usize::from(hit);
+                }
+            }
+            black_box(matches)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, native_rules, rendered_rule_set);
 criterion_main!(benches);
