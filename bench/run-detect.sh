@@ -25,6 +25,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+BENCH_NAME=run-detect
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 DETECT_MB=${DETECT_MB:-200}
@@ -56,8 +59,6 @@ CHECK_SETTINGS=$HERE/detect/settings.toml
 
 MIB=1048576
 
-log() { echo "run-detect: $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 for v in DETECT_MB BENCH_RUNS PY_RUNS PY_EVENTS BENCH_CPU BENCH_SEED; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -125,13 +126,6 @@ need_mb=$((DETECT_MB + DETECT_MB * 22 / 10))
 ((DETECT_MEM == 1)) && need_mb=$((need_mb + DETECT_MB * 22 / 10 * MEM_COPIES))
 avail_mb=$(df -Pm "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
 ((avail_mb > need_mb)) || log "warning: $BENCH_DIR has ${avail_mb} MiB free; the data needs up to ~${need_mb} MiB"
-
-fresh() { # FILE STAMP: the file exists, its meta has STAMP and the recorded size matches
-    local file=$1 stamp=$2
-    [[ -f $file && -f $file.meta ]] || return 1
-    [[ "$(sed -n 1p "$file.meta")" == "$stamp" ]] || return 1
-    [[ "$(stat -c %s "$file")" == "$(sed -n 2p "$file.meta")" ]]
-}
 
 generate() { # FILE KIND BYTES
     local file=$1 kind=$2 bytes=$3
@@ -210,8 +204,6 @@ trap 'rm -rf "$TMP"' EXIT
 R_NAME=() R_GROUP=() R_EVENTS=() R_SECS=() R_RSS=() R_RUNS=() R_STATUS=() R_CMD=()
 R_MATCHES=() R_ERRORS=() R_SELF=()
 FAILED=0
-
-fmt_cmd() { local out="" a; for a in "$@"; do out+="${out:+ }$(printf '%q' "$a")"; done; echo "$out"; }
 
 # The summary line of a run's stderr -> "events matches errors self_rate", or nothing.
 summary_of() { # GROUP STDERR_FILE
@@ -448,18 +440,6 @@ EOF
 
 REPORT=$BENCH_DIR/detect-report-$(date -u +%Y%m%dT%H%M%SZ).md
 TARGET_MISSED=0
-check() { # LABEL VALUE OP LIMIT UNIT
-    local label=$1 value=$2 op=$3 limit=$4 unit=$5 verdict
-    if [[ -z $value ]]; then
-        verdict="n/a"
-    elif awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN { exit !((op == ">=" && v >= l) || (op == "<=" && v <= l) || (op == "<" && v < l)) }'; then
-        verdict="PASS"
-    else
-        verdict="FAIL"
-        TARGET_MISSED=1
-    fi
-    echo "| $label | $op $limit $unit | ${value:-–} $unit | $verdict |"
-}
 
 PY_RATIO="" MEM_RATIO=""
 [[ -n $A_EPS && -n $REF_EPS ]] && PY_RATIO=$(awk -v a="$A_EPS" -v b="$REF_EPS" 'BEGIN { printf "%.2f", a / b }')

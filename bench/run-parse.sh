@@ -23,6 +23,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+BENCH_NAME=run-parse
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 BENCH_MB=${BENCH_MB:-1024}
@@ -47,8 +50,6 @@ TARGET_RSS_MB=100
 
 MIB=1048576
 
-log() { echo "run-parse: $*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 for v in BENCH_MB PY_MB BENCH_RUNS PY_RUNS BENCH_CPU BENCH_SEED; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -103,13 +104,6 @@ need_mb=$((BENCH_MB * 2 + BENCH_MB / 4 + PY_MB * 2))
 ((BENCH_BIG == 1)) && need_mb=$((need_mb + BENCH_MB * 2))
 avail_mb=$(df -Pm "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
 ((avail_mb > need_mb)) || log "warning: $BENCH_DIR has ${avail_mb} MiB free; the data needs up to ~${need_mb} MiB"
-
-fresh() { # FILE STAMP: the file exists, its meta has STAMP and the recorded size matches
-    local file=$1 stamp=$2
-    [[ -f $file && -f $file.meta ]] || return 1
-    [[ "$(sed -n 1p "$file.meta")" == "$stamp" ]] || return 1
-    [[ "$(stat -c %s "$file")" == "$(sed -n 2p "$file.meta")" ]]
-}
 
 generate() { # FILE KIND BYTES [--gzip]
     local file=$1 kind=$2 bytes=$3
@@ -181,8 +175,6 @@ trap 'rm -rf "$TMP"' EXIT
 # Result rows, parallel arrays.
 R_NAME=() R_GROUP=() R_BYTES=() R_RECORDS=() R_SECS=() R_RSS=() R_RUNS=() R_STATUS=() R_CMD=()
 FAILED=0
-
-fmt_cmd() { local out="" a; for a in "$@"; do out+="${out:+ }$(printf '%q' "$a")"; done; echo "$out"; }
 
 # measure NAME GROUP INPUT_BYTES RECORDS RUNS VERIFY CMD...
 #   GROUP: sal | ct | py-sal | py-ct (ratios compare a group with its py- reference)
@@ -283,18 +275,6 @@ DATA_FILES=("$SAL" "$CT" "$CTGZ" "$PY_SAL" "$PY_CT")
 ((BENCH_BIG == 1)) && DATA_FILES+=("$BIG_CT")
 REPORT=$BENCH_DIR/report-$(date -u +%Y%m%dT%H%M%SZ).md
 TARGET_MISSED=0
-check() { # LABEL VALUE OP LIMIT UNIT
-    local label=$1 value=$2 op=$3 limit=$4 unit=$5 verdict
-    if [[ -z $value ]]; then
-        verdict="n/a"
-    elif awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN { exit !((op == ">=" && v >= l) || (op == "<" && v < l)) }'; then
-        verdict="PASS"
-    else
-        verdict="FAIL"
-        TARGET_MISSED=1
-    fi
-    echo "| $label | $op $limit $unit | ${value:-–} $unit | $verdict |"
-}
 
 {
     echo "# bucketwatch parse benchmark"
