@@ -47,13 +47,21 @@ pub fn write_str_body(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < s.len() {
-        // Most log text is plain ASCII: skip it eight bytes at a time.
+        // Most log text is plain ASCII: skip it eight bytes at a time, and a short tail as one
+        // word padded with a harmless letter.
         while let Some(chunk) = s.get(i..i + 8) {
             let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
             if word_needs_attention(w) {
                 break;
             }
             i += 8;
+        }
+        if s.len() - i < 8 {
+            let mut tail = [b'a'; 8];
+            tail[..s.len() - i].copy_from_slice(&s[i..]);
+            if !word_needs_attention(u64::from_le_bytes(tail)) {
+                break;
+            }
         }
         let Some(&b) = s.get(i) else { break };
         match CLASS[b as usize] {
