@@ -58,7 +58,8 @@ the verdict equals ExpectedResult and, on a match, title(), dedup(), alert_conte
 functions ran cleanly. Native (Detection:) rules run in Rust, Python rules in the embedded \
 interpreter. Each failure is printed with its reason; the last line is `N passed, N failed`.
 
-Exit status: 0 when every test passed and all content loaded, 1 otherwise.
+Exit status: 0 when every test passed and all content loaded, 1 otherwise, 2 when a directory
+does not exist.
 
 Examples:
   bucketwatch test content
