@@ -11,9 +11,10 @@ Conventions:
   one object or a list of them: `as_list` turns all of these into a list.
 """
 
-import ipaddress
 import json
 from collections.abc import Mapping
+
+from bucketwatch_settings import is_ip  # noqa: F401  (re-exported for rules)
 
 S3_SOURCE = "s3.amazonaws.com"
 CLOUDTRAIL_SOURCE = "cloudtrail.amazonaws.com"
@@ -251,15 +252,6 @@ def bucket_accounts(event):
         if name and is_account_id(account):
             owners[name] = account
     return owners
-
-
-def is_ip(value):
-    """True when value is an IPv4 or IPv6 address (AWS service callers log a DNS name)."""
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def is_s3(event):

@@ -14,6 +14,8 @@ Conventions of the access-log format this relies on:
 import ipaddress
 from functools import lru_cache
 
+from bucketwatch_settings import is_ip  # noqa: F401  (re-exported for rules)
+
 # Requester values of anonymous requests (no authenticated principal).
 ANONYMOUS_REQUESTERS = (None, "", "-", "Anonymous")
 # Key values of requests that name no object.
@@ -96,15 +98,6 @@ def to_int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def is_ip(value):
-    """True when value, as text and exactly as logged, is an IPv4 or IPv6 address."""
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------------------------

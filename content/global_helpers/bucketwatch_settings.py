@@ -82,6 +82,11 @@ def _address(ip: str):
         return None
 
 
+def is_ip(value) -> bool:
+    """True when value, as text and exactly as logged, is an IPv4 or IPv6 address."""
+    return _address(str(value)) is not None
+
+
 def ip_in_cidrs(ip, cidrs) -> bool:
     """Whether ip (text) lies in any of cidrs; False for text that is not an IP address.
     Networks and recent addresses are parsed once: rules call this for every event."""
