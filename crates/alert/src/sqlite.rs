@@ -273,7 +273,6 @@ fn apply_group(
     now: Timestamp,
 ) -> Result<(WindowOutcome, Option<Alert>), StoreError> {
     let prior = load_window(tx, path, group)?;
-    let existed = prior.is_some();
     // A window that closed below its threshold leaves a header and samples no alert will
     // ever read.
     let abandoned = prior
@@ -331,7 +330,7 @@ fn apply_group(
         }
         Step::Updated => write_alert_counts(tx, path, &state, &group.first.rule_id, None)?,
     }
-    save_window(tx, path, group, &state, existed)?;
+    save_window(tx, path, group, &state)?;
 
     let window = WindowOutcome {
         alert_id: state.alert_id,
@@ -426,7 +425,6 @@ fn save_window(
     path: &str,
     group: &Group<'_>,
     state: &WindowState,
-    existed: bool,
 ) -> Result<(), StoreError> {
     let key = group.state_key.as_str();
     let uniques = encode(
@@ -446,34 +444,17 @@ fn save_window(
         state.update_time.0,
         state.created_at.map(|t| t.0),
     );
-    let written = if existed {
-        tx.prepare_cached(
-            "UPDATE windows SET alert_count = ?2, alert_id = ?3, window_start = ?4,
-                 update_time = ?5, event_count = ?6, plain_count = ?7, unique_values = ?8,
-                 log_types = ?9, sample_count = ?10, created_at = ?11
-             WHERE state_key = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                key,
-                alert_count,
-                state.alert_id,
-                start,
-                updated,
-                event_count,
-                plain_count,
-                uniques,
-                log_types,
-                sample_count,
-                created,
-            ])
-        })
-    } else {
-        tx.prepare_cached(
+    // One upsert: rule_id and dedup_key are written when the window is first stored and never
+    // change after.
+    let written = tx
+        .prepare_cached(
             "INSERT INTO windows (state_key, alert_count, alert_id, window_start, update_time,
                  event_count, plain_count, unique_values, log_types, sample_count, created_at,
                  rule_id, dedup_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (state_key) DO UPDATE SET alert_count = ?2, alert_id = ?3,
+                 window_start = ?4, update_time = ?5, event_count = ?6, plain_count = ?7,
+                 unique_values = ?8, log_types = ?9, sample_count = ?10, created_at = ?11",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -491,8 +472,7 @@ fn save_window(
                 group.first.rule_id,
                 group.dedup_key,
             ])
-        })
-    };
+        });
     written.map(drop).map_err(sql_error(
         path,
         format_args!("writing window {key} (rule {:?})", group.first.rule_id),
