@@ -1,0 +1,155 @@
+//! Test support: real local peers for end-to-end tests, never mocks of them.
+//!
+//! Owns starting and stopping a moto server (the AWS emulator) on 127.0.0.1 from the project's
+//! virtualenv, which `scripts/test` creates from `tests/requirements.txt`. It must not hold any
+//! bucketwatch logic: tests drive the real crates against what this starts.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The project-local virtualenv: `BUCKETWATCH_TEST_VENV`, else `.venv` at the workspace root.
+pub fn venv() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BUCKETWATCH_TEST_VENV") {
+        return PathBuf::from(dir);
+    }
+    workspace_root().join(".venv")
+}
+
+/// The workspace root, found from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testkit sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// A program from the virtualenv, with a message that says how to get it when it is missing.
+pub fn venv_program(name: &str) -> PathBuf {
+    let path = venv().join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run ./scripts/test once (it installs tests/requirements.txt into {})",
+        path.display(),
+        venv().display()
+    );
+    path
+}
+
+/// A moto server on 127.0.0.1 at a free port, killed when dropped.
+pub struct Moto {
+    child: Child,
+    addr: SocketAddr,
+}
+
+/// The dummy credentials and region every test client uses; moto does not check them.
+pub const ACCESS_KEY: &str = "testing";
+pub const SECRET_KEY: &str = "testing";
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT_ID: &str = "123456789012";
+
+impl Moto {
+    /// Starts a fresh server and waits until it answers.
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(venv_program("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut moto = Moto { child, addr };
+        moto.wait_ready();
+        moto
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` or an SDK's endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The environment a bucketwatch process needs to talk to this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_DEFAULT_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Forgets every resource: `POST /moto-api/reset`.
+    pub fn reset(&self) {
+        let status = self.request("POST", "/moto-api/reset");
+        assert!(status.starts_with("HTTP/1.1 200"), "moto reset: {status}");
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto_server exited at start with {status}");
+            }
+            if TcpStream::connect(self.addr).is_ok()
+                && self.request("GET", "/moto-api/").starts_with("HTTP/1.1")
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not answer on {} within 30 s", self.addr);
+    }
+
+    /// One plain HTTP/1.1 request; returns the status line.
+    fn request(&self, method: &str, path: &str) -> String {
+        let Ok(mut stream) = TcpStream::connect(self.addr) else {
+            return String::new();
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        if stream.write_all(head.as_bytes()).is_err() {
+            return String::new();
+        }
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response.lines().next().unwrap_or_default().to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now. Another process could take it before moto binds it; the
+/// readiness check then fails loudly rather than talking to the wrong server.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moto_starts_answers_and_resets() {
+        let moto = Moto::start();
+        assert!(moto.endpoint().starts_with("http://127.0.0.1:"));
+        moto.reset();
+    }
+}
