@@ -23,7 +23,7 @@ use crate::store::{
 const APPLICATION_ID: i32 = 0x6277_616c;
 
 /// Bumped whenever the tables below change; `open` refuses versions it does not know.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's transaction before failing. Batches commit in
 /// milliseconds, so hitting this means a stuck process, not contention.
@@ -75,6 +75,10 @@ CREATE TABLE alerts (                -- windows that reached their threshold
 );
 CREATE INDEX alerts_newest ON alerts (creation_time DESC, alert_id DESC);
 CREATE INDEX alerts_rule_newest ON alerts (rule_id, creation_time DESC, alert_id DESC);
+CREATE TABLE applied_units (         -- input units already recorded: redelivery adds nothing
+    unit    TEXT PRIMARY KEY NOT NULL,
+    outcome TEXT NOT NULL            -- JSON RecordOutcome, created alerts left out
+);
 ";
 
 /// Alert grouping state and alerts in one SQLite file.
@@ -185,6 +189,26 @@ impl AlertStore for SqliteAlertStore {
         results: &[RuleResult],
         now: Timestamp,
     ) -> Result<RecordOutcome, StoreError> {
+        self.record_batch(None, results, now)
+    }
+
+    fn record_unit(
+        &mut self,
+        unit: &str,
+        results: &[RuleResult],
+        now: Timestamp,
+    ) -> Result<RecordOutcome, StoreError> {
+        self.record_batch(Some(unit), results, now)
+    }
+}
+
+impl SqliteAlertStore {
+    fn record_batch(
+        &mut self,
+        unit: Option<&str>,
+        results: &[RuleResult],
+        now: Timestamp,
+    ) -> Result<RecordOutcome, StoreError> {
         let grouped =
             grouping::group_batch(results).map_err(|invalid| StoreError::InvalidResult {
                 index: invalid.index,
@@ -197,6 +221,19 @@ impl AlertStore for SqliteAlertStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_error(path, "starting the batch transaction"))?;
+        if let Some(unit) = unit {
+            let applied: Option<String> = tx
+                .query_row(
+                    "SELECT outcome FROM applied_units WHERE unit = ?1",
+                    [unit],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql_error(path, "looking up an applied unit"))?;
+            if let Some(text) = applied {
+                return decode(path, &format!("applied unit {unit}"), &text);
+            }
+        }
         let mut outcome = RecordOutcome {
             result_windows: grouped.result_group,
             ..RecordOutcome::default()
@@ -205,6 +242,18 @@ impl AlertStore for SqliteAlertStore {
             let (window, created) = apply_group(&tx, path, group, now)?;
             outcome.windows.push(window);
             outcome.created.extend(created);
+        }
+        if let Some(unit) = unit {
+            // Created alerts are not stored again: a replay must not announce them twice.
+            let replay = RecordOutcome {
+                created: Vec::new(),
+                ..outcome.clone()
+            };
+            tx.execute(
+                "INSERT INTO applied_units (unit, outcome) VALUES (?1, ?2)",
+                params![unit, encode(path, "an applied unit's outcome", &replay)?],
+            )
+            .map_err(sql_error(path, "recording an applied unit"))?;
         }
         // Dropping `tx` on any error above rolls the whole batch back.
         tx.commit()

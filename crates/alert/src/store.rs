@@ -40,6 +40,18 @@ pub trait AlertStore {
         results: &[crate::RuleResult],
         now: Timestamp,
     ) -> Result<RecordOutcome, StoreError>;
+
+    /// [`record`](Self::record) at most once per `unit` (a source object or a chunk of one):
+    /// when `unit` was recorded before, nothing changes and the first outcome is returned with
+    /// `created` empty (those alerts exist already). This is what makes a redelivered or
+    /// re-ingested input add no counts and no alerts while still giving its rule-match rows
+    /// their alert ids.
+    fn record_unit(
+        &mut self,
+        unit: &str,
+        results: &[crate::RuleResult],
+        now: Timestamp,
+    ) -> Result<RecordOutcome, StoreError>;
 }
 
 /// Reads the alerts a store has created: the web console's and `bucketwatch alerts`' view.

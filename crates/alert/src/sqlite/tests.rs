@@ -750,3 +750,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_unit_recorded_twice_counts_once_and_keeps_its_alert_ids() {
+    let mut store = memory();
+    let batch = vec![thresholded("A", "x", 2), thresholded("A", "x", 2)];
+    let first = store.record_unit("s3://b/k1#0", &batch, at(0)).unwrap();
+    assert_eq!(first.created.len(), 1);
+    assert_eq!(first.windows[0].event_count, 2);
+
+    let replay = store.record_unit("s3://b/k1#0", &batch, at(5)).unwrap();
+    assert!(
+        replay.created.is_empty(),
+        "a replay announces no alert again"
+    );
+    assert_eq!(replay.windows, first.windows);
+    assert_eq!(replay.result_windows, first.result_windows);
+
+    let other = store
+        .record_unit("s3://b/k2#0", &batch[..1], at(6))
+        .unwrap();
+    assert_eq!(
+        other.windows[0].event_count, 3,
+        "the replay added no events"
+    );
+    assert_eq!(count_rows(&store, "applied_units"), 2);
+}
+
+#[test]
+fn a_failed_unit_is_not_marked_applied() {
+    let mut store = memory();
+    let invalid = RuleResult {
+        rule_id: String::new(),
+        ..result("A", "x")
+    };
+    assert!(store.record_unit("u", &[invalid], at(0)).is_err());
+    assert_eq!(count_rows(&store, "applied_units"), 0);
+    let out = store.record_unit("u", &[result("A", "x")], at(1)).unwrap();
+    assert_eq!(out.created.len(), 1);
+}
