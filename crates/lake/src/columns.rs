@@ -1,0 +1,709 @@
+//! Normalized events (JSON objects) → Arrow record batches with typed columns.
+//!
+//! Owns the column layout of every lake table: the declared columns of each log type, the
+//! standard `p_` columns, the rule-output columns, how an unknown field becomes a new column
+//! (additive evolution), and where a value that fits no column goes (`p_extra`, never dropped).
+//! Must not touch storage: it builds batches; `writer` commits them.
+//!
+//! Column names are the event's keys lowercased, as Athena and Glue store them, so unquoted SQL
+//! identifiers (which DataFusion, Trino and Athena fold to lower case) find them in any spelling.
+//! Free-form objects and arrays become JSON text columns, as Athena's and Matano's CloudTrail
+//! tables do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bucketwatch_core::{LogType, Timestamp};
+use deltalake::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
+};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::error::ArrowError;
+use deltalake::arrow::record_batch::RecordBatch;
+use serde_json::{Map, Value};
+
+/// The partition column: the UTC day of `p_event_time`.
+pub const PARTITION_COLUMN: &str = "p_event_date";
+/// Fields whose value did not fit their column's type, as a JSON object keyed by field name.
+pub const EXTRA_COLUMN: &str = "p_extra";
+
+const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// How a column stores its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Int,
+    Float,
+    Bool,
+    /// UTC, microseconds; from RFC 3339 or Panther's `YYYY-MM-DD HH:MM:SS.f` text.
+    Time,
+    /// A list of strings (the `p_any_*` indicators, rule tags).
+    TextList,
+    /// Any JSON value, stored as its compact text.
+    Json,
+}
+
+impl ColumnKind {
+    pub fn data_type(self) -> DataType {
+        match self {
+            ColumnKind::Text | ColumnKind::Json => DataType::Utf8,
+            ColumnKind::Int => DataType::Int64,
+            ColumnKind::Float => DataType::Float64,
+            ColumnKind::Bool => DataType::Boolean,
+            ColumnKind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ColumnKind::TextList => {
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+            }
+        }
+    }
+
+    /// The kind of a column first seen with `value` (unknown fields).
+    fn infer(value: &Value) -> Option<ColumnKind> {
+        Some(match value {
+            Value::Null => return None,
+            Value::String(_) => ColumnKind::Text,
+            Value::Bool(_) => ColumnKind::Bool,
+            Value::Number(n) if n.is_i64() => ColumnKind::Int,
+            Value::Number(_) => ColumnKind::Float,
+            Value::Object(_) | Value::Array(_) => ColumnKind::Json,
+        })
+    }
+
+    /// The kind an existing lake column of `data_type` has; `None` for types bucketwatch never
+    /// writes (a table made by another tool), whose fields then go to `p_extra`.
+    pub fn from_data_type(data_type: &DataType) -> Option<ColumnKind> {
+        Some(match data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnKind::Text,
+            DataType::Int64 => ColumnKind::Int,
+            DataType::Float64 => ColumnKind::Float,
+            DataType::Boolean => ColumnKind::Bool,
+            DataType::Timestamp(TimeUnit::Microsecond, _) => ColumnKind::Time,
+            DataType::List(f) if f.data_type() == &DataType::Utf8 => ColumnKind::TextList,
+            _ => return None,
+        })
+    }
+}
+
+/// The standard fields every log table has, in table order (after the event's own columns).
+pub const STANDARD_COLUMNS: &[(&str, ColumnKind)] = &[
+    ("p_log_type", ColumnKind::Text),
+    ("p_row_id", ColumnKind::Text),
+    ("p_event_time", ColumnKind::Time),
+    ("p_parse_time", ColumnKind::Time),
+    ("p_source_id", ColumnKind::Text),
+    ("p_source_label", ColumnKind::Text),
+    ("p_source_object", ColumnKind::Text),
+    ("p_any_aws_account_ids", ColumnKind::TextList),
+    ("p_any_aws_arns", ColumnKind::TextList),
+    ("p_any_aws_instance_ids", ColumnKind::TextList),
+    ("p_any_aws_tags", ColumnKind::TextList),
+    ("p_any_domain_names", ColumnKind::TextList),
+    ("p_any_ip_addresses", ColumnKind::TextList),
+    ("p_any_sha256_hashes", ColumnKind::TextList),
+    ("p_any_trace_ids", ColumnKind::TextList),
+];
+
+/// Columns `rule_matches` and `rule_errors` add to the log table's, as Panther names them.
+pub const RULE_COLUMNS: &[(&str, ColumnKind)] = &[
+    ("p_rule_id", ColumnKind::Text),
+    ("p_rule_severity", ColumnKind::Text),
+    ("p_rule_tags", ColumnKind::TextList),
+    ("p_rule_reports", ColumnKind::Json),
+    ("p_alert_id", ColumnKind::Text),
+    ("p_alert_creation_time", ColumnKind::Time),
+    ("p_alert_update_time", ColumnKind::Time),
+    ("p_alert_severity", ColumnKind::Text),
+    ("p_alert_context", ColumnKind::Json),
+    ("p_dedup", ColumnKind::Text),
+    ("p_rule_error", ColumnKind::Text),
+];
+
+/// The typed columns of a log type's own fields, in the order AWS documents them. Fields not
+/// listed here still get columns (typed from their first value) when they appear.
+pub fn declared_columns(log_type: LogType) -> &'static [(&'static str, ColumnKind)] {
+    use ColumnKind::*;
+    match log_type {
+        LogType::S3ServerAccess => &[
+            ("bucketowner", Text),
+            ("bucket", Text),
+            ("time", Time),
+            ("remoteip", Text),
+            ("requester", Text),
+            ("requestid", Text),
+            ("operation", Text),
+            ("key", Text),
+            ("requesturi", Text),
+            ("httpstatus", Int),
+            ("errorcode", Text),
+            ("bytessent", Int),
+            ("objectsize", Int),
+            ("totaltime", Int),
+            ("turnaroundtime", Int),
+            ("referrer", Text),
+            ("useragent", Text),
+            ("versionid", Text),
+            ("hostid", Text),
+            ("signatureversion", Text),
+            ("ciphersuite", Text),
+            ("authenticationtype", Text),
+            ("hostheader", Text),
+            ("tlsversion", Text),
+            ("accesspointarn", Text),
+            ("aclrequired", Text),
+            ("sourceregion", Text),
+            ("additionalfields", Json),
+        ],
+        LogType::CloudTrail | LogType::CloudTrailInsight => &[
+            ("eventversion", Text),
+            ("useridentity", Json),
+            ("eventtime", Time),
+            ("eventsource", Text),
+            ("eventname", Text),
+            ("awsregion", Text),
+            ("sourceipaddress", Text),
+            ("useragent", Text),
+            ("errorcode", Text),
+            ("errormessage", Text),
+            ("requestparameters", Json),
+            ("responseelements", Json),
+            ("additionaleventdata", Json),
+            ("requestid", Text),
+            ("eventid", Text),
+            ("readonly", Bool),
+            ("resources", Json),
+            ("eventtype", Text),
+            ("apiversion", Text),
+            ("managementevent", Bool),
+            ("recipientaccountid", Text),
+            ("serviceeventdetails", Json),
+            ("sharedeventid", Text),
+            ("vpcendpointid", Text),
+            ("vpcendpointaccountid", Text),
+            ("eventcategory", Text),
+            ("addendum", Json),
+            ("sessioncredentialfromconsole", Text),
+            ("edgedevicedetails", Json),
+            ("tlsdetails", Json),
+            ("insightdetails", Json),
+        ],
+        LogType::CloudTrailDigest => &[
+            ("awsaccountid", Text),
+            ("digeststarttime", Time),
+            ("digestendtime", Time),
+            ("digests3bucket", Text),
+            ("digests3object", Text),
+            ("digestpublickeyfingerprint", Text),
+            ("digestsignaturealgorithm", Text),
+            ("newesteventtime", Time),
+            ("oldesteventtime", Time),
+            ("previousdigests3bucket", Text),
+            ("previousdigests3object", Text),
+            ("previousdigesthashvalue", Text),
+            ("previousdigesthashalgorithm", Text),
+            ("previousdigestsignature", Text),
+            ("logfiles", Json),
+        ],
+        LogType::ClassificationFailure => &[
+            ("reason", Text),
+            ("line", Int),
+            ("record", Int),
+            ("raw", Text),
+            ("raw_base64", Text),
+        ],
+    }
+}
+
+/// One column being filled.
+enum Builder {
+    Text(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Bool(BooleanBuilder),
+    Time(TimestampMicrosecondBuilder),
+    TextList(ListBuilder<StringBuilder>),
+    Json(StringBuilder),
+}
+
+impl Builder {
+    fn new(kind: ColumnKind) -> Builder {
+        match kind {
+            ColumnKind::Text => Builder::Text(StringBuilder::new()),
+            ColumnKind::Int => Builder::Int(Int64Builder::new()),
+            ColumnKind::Float => Builder::Float(Float64Builder::new()),
+            ColumnKind::Bool => Builder::Bool(BooleanBuilder::new()),
+            ColumnKind::Time => {
+                Builder::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
+            ColumnKind::TextList => Builder::TextList(ListBuilder::new(StringBuilder::new())),
+            ColumnKind::Json => Builder::Json(StringBuilder::new()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        use deltalake::arrow::array::ArrayBuilder;
+        match self {
+            Builder::Text(b) | Builder::Json(b) => b.len(),
+            Builder::Int(b) => b.len(),
+            Builder::Float(b) => b.len(),
+            Builder::Bool(b) => b.len(),
+            Builder::Time(b) => b.len(),
+            Builder::TextList(b) => b.len(),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Builder::Text(b) | Builder::Json(b) => b.append_null(),
+            Builder::Int(b) => b.append_null(),
+            Builder::Float(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Time(b) => b.append_null(),
+            Builder::TextList(b) => b.append_null(),
+        }
+    }
+
+    /// Appends `value`; `false` (nothing appended) when it does not fit this column's type.
+    fn append(&mut self, value: &Value, scratch: &mut Vec<u8>) -> bool {
+        match (self, value) {
+            (_, Value::Null) => return false,
+            (Builder::Text(b), Value::String(s)) => b.append_value(s),
+            (Builder::Int(b), Value::Number(n)) => match n.as_i64() {
+                Some(v) => b.append_value(v),
+                None => return false,
+            },
+            (Builder::Float(b), Value::Number(n)) => match n.as_f64() {
+                Some(v) => b.append_value(v),
+                None => return false,
+            },
+            (Builder::Bool(b), Value::Bool(v)) => b.append_value(*v),
+            (Builder::Time(b), Value::String(s)) => match Timestamp::parse_iso8601(s.as_bytes()) {
+                Some(t) => b.append_value(t.0.div_euclid(1000)),
+                None => return false,
+            },
+            (Builder::TextList(b), Value::Array(items)) => {
+                if !items.iter().all(Value::is_string) {
+                    return false;
+                }
+                for item in items {
+                    b.values().append_value(item.as_str().unwrap_or_default());
+                }
+                b.append(true);
+            }
+            (Builder::Json(b), v) => {
+                scratch.clear();
+                if serde_json::to_writer(&mut *scratch, v).is_err() {
+                    return false;
+                }
+                // serde_json writes UTF-8 only.
+                b.append_value(std::str::from_utf8(scratch).unwrap_or_default());
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Text(b) | Builder::Json(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Time(b) => Arc::new(b.finish()),
+            Builder::TextList(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Values the rule tables add to a matched event's row.
+#[derive(Debug, Clone, Default)]
+pub struct RuleColumns {
+    pub rule_id: String,
+    pub rule_severity: String,
+    pub rule_tags: Vec<String>,
+    /// `{"framework": ["id", ...]}`.
+    pub rule_reports: Option<Value>,
+    pub alert_id: Option<String>,
+    pub alert_creation_time: Option<Timestamp>,
+    pub alert_update_time: Option<Timestamp>,
+    pub alert_severity: Option<String>,
+    pub alert_context: Option<Value>,
+    pub dedup: String,
+    /// Set in `rule_errors` only: the error class and message.
+    pub rule_error: Option<String>,
+}
+
+/// Builds one table's batches from events, widening its schema as new fields appear.
+pub struct BatchBuilder {
+    names: Vec<String>,
+    kinds: Vec<ColumnKind>,
+    index: HashMap<String, usize>,
+    builders: Vec<Builder>,
+    partition: Date32Builder,
+    extra: StringBuilder,
+    rows: usize,
+    lower: String,
+    scratch: Vec<u8>,
+    extra_fields: Map<String, Value>,
+}
+
+impl BatchBuilder {
+    /// A builder with the table's known columns: `declared` (the log type's fields, or the
+    /// existing table's schema), the standard columns and, for rule tables, the rule columns.
+    pub fn new(declared: &[(&str, ColumnKind)], with_rule_columns: bool) -> BatchBuilder {
+        let mut b = BatchBuilder {
+            names: Vec::new(),
+            kinds: Vec::new(),
+            index: HashMap::new(),
+            builders: Vec::new(),
+            partition: Date32Builder::new(),
+            extra: StringBuilder::new(),
+            rows: 0,
+            lower: String::new(),
+            scratch: Vec::new(),
+            extra_fields: Map::new(),
+        };
+        let rule = if with_rule_columns { RULE_COLUMNS } else { &[] };
+        for (name, kind) in declared.iter().chain(STANDARD_COLUMNS).chain(rule) {
+            b.add_column(name, *kind);
+        }
+        b
+    }
+
+    /// Adopts the columns of an existing table (types it already has win over declared ones,
+    /// so a column keeps one type for its whole life).
+    pub fn adopt_schema(&mut self, schema: &Schema) {
+        for field in schema.fields() {
+            let name = field.name();
+            if name == PARTITION_COLUMN || name == EXTRA_COLUMN {
+                continue;
+            }
+            let Some(kind) = ColumnKind::from_data_type(field.data_type()) else {
+                continue;
+            };
+            match self.index.get(name.as_str()) {
+                Some(&i) if self.kinds[i] != kind && self.rows == 0 => {
+                    self.kinds[i] = kind;
+                    self.builders[i] = Builder::new(kind);
+                }
+                Some(_) => {}
+                None => self.add_column(name, kind),
+            }
+        }
+    }
+
+    fn add_column(&mut self, name: &str, kind: ColumnKind) {
+        if self.index.contains_key(name) {
+            return;
+        }
+        let mut builder = Builder::new(kind);
+        for _ in 0..self.rows {
+            builder.append_null();
+        }
+        self.index.insert(name.to_string(), self.names.len());
+        self.names.push(name.to_string());
+        self.kinds.push(kind);
+        self.builders.push(builder);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one event. `event` must be a JSON object carrying `p_event_time`.
+    pub fn push(&mut self, event: &Map<String, Value>, rule: Option<&RuleColumns>) {
+        self.extra_fields.clear();
+        for (key, value) in event {
+            self.lower.clear();
+            self.lower.push_str(key);
+            self.lower.make_ascii_lowercase();
+            let column = match self.index.get(self.lower.as_str()) {
+                Some(&i) => Some(i),
+                None => match ColumnKind::infer(value) {
+                    Some(kind) if is_column_name(&self.lower) => {
+                        let lower = std::mem::take(&mut self.lower);
+                        self.add_column(&lower, kind);
+                        self.lower = lower;
+                        Some(self.names.len() - 1)
+                    }
+                    Some(_) => None,
+                    None => continue,
+                },
+            };
+            let fitted = match column {
+                // A second key that differs only in letter case already filled this row.
+                Some(i) if self.builders[i].len() > self.rows => false,
+                Some(i) => self.builders[i].append(value, &mut self.scratch) || value.is_null(),
+                None => false,
+            };
+            if !fitted {
+                self.extra_fields.insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(rule) = rule {
+            self.push_rule_columns(rule);
+        }
+        let event_time = event
+            .get("p_event_time")
+            .and_then(Value::as_str)
+            .and_then(|s| Timestamp::parse_iso8601(s.as_bytes()))
+            .unwrap_or_else(Timestamp::now);
+        self.partition
+            .append_value(event_time.0.div_euclid(NANOS_PER_DAY) as i32);
+        if self.extra_fields.is_empty() {
+            self.extra.append_null();
+        } else {
+            let text = Value::Object(std::mem::take(&mut self.extra_fields)).to_string();
+            self.extra.append_value(text);
+        }
+        self.rows += 1;
+        for b in &mut self.builders {
+            if b.len() < self.rows {
+                b.append_null();
+            }
+        }
+    }
+
+    fn push_rule_columns(&mut self, rule: &RuleColumns) {
+        let time = |t: Option<Timestamp>| match t {
+            Some(t) => Value::String(t.to_string()),
+            None => Value::Null,
+        };
+        let values: [(&str, Value); 11] = [
+            ("p_rule_id", Value::String(rule.rule_id.clone())),
+            ("p_rule_severity", Value::String(rule.rule_severity.clone())),
+            (
+                "p_rule_tags",
+                Value::Array(rule.rule_tags.iter().cloned().map(Value::String).collect()),
+            ),
+            (
+                "p_rule_reports",
+                rule.rule_reports.clone().unwrap_or(Value::Null),
+            ),
+            (
+                "p_alert_id",
+                rule.alert_id.clone().map_or(Value::Null, Value::String),
+            ),
+            ("p_alert_creation_time", time(rule.alert_creation_time)),
+            ("p_alert_update_time", time(rule.alert_update_time)),
+            (
+                "p_alert_severity",
+                rule.alert_severity
+                    .clone()
+                    .map_or(Value::Null, Value::String),
+            ),
+            (
+                "p_alert_context",
+                rule.alert_context.clone().unwrap_or(Value::Null),
+            ),
+            ("p_dedup", Value::String(rule.dedup.clone())),
+            (
+                "p_rule_error",
+                rule.rule_error.clone().map_or(Value::Null, Value::String),
+            ),
+        ];
+        for (name, value) in values {
+            if let Some(&i) = self.index.get(name)
+                && self.builders[i].len() == self.rows
+            {
+                self.builders[i].append(&value, &mut self.scratch);
+            }
+        }
+    }
+
+    /// The schema of the batch [`finish`](Self::finish) returns.
+    pub fn schema(&self) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .names
+            .iter()
+            .zip(&self.kinds)
+            .map(|(n, k)| Field::new(n, k.data_type(), true))
+            .collect();
+        fields.push(Field::new(EXTRA_COLUMN, DataType::Utf8, true));
+        fields.push(Field::new(PARTITION_COLUMN, DataType::Date32, true));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The rows so far as one batch; the builder is empty afterwards and keeps its columns.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let schema = self.schema();
+        let mut columns: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        columns.push(Arc::new(self.extra.finish()));
+        columns.push(Arc::new(self.partition.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(schema, columns)
+    }
+}
+
+/// Column names Parquet, Delta, Glue and Athena all accept without quoting rules of their own.
+fn is_column_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deltalake::arrow::array::{Array, AsArray};
+    use deltalake::arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+    use serde_json::json;
+
+    fn object(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn typed_columns_standard_fields_and_partition() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
+        b.push(
+            &object(json!({
+                "bucket": "b1", "httpstatus": 403, "time": "2026-03-14 10:00:01.000000000",
+                "p_log_type": "AWS.S3ServerAccess", "p_event_time": "2026-03-14 10:00:01.000000000",
+                "p_any_ip_addresses": ["192.0.2.1", "192.0.2.2"]
+            })),
+            None,
+        );
+        let batch = b.finish().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        let status = batch.column_by_name("httpstatus").unwrap();
+        assert_eq!(status.as_primitive::<Int64Type>().value(0), 403);
+        let time = batch.column_by_name("time").unwrap();
+        assert_eq!(
+            time.as_primitive::<TimestampMicrosecondType>().value(0),
+            1_773_482_401_000_000
+        );
+        let ips = batch
+            .column_by_name("p_any_ip_addresses")
+            .unwrap()
+            .as_list::<i32>();
+        assert_eq!(ips.value(0).len(), 2);
+        let day = batch.column_by_name(PARTITION_COLUMN).unwrap();
+        assert_eq!(
+            day.as_primitive::<deltalake::arrow::datatypes::Date32Type>()
+                .value(0),
+            20526
+        );
+        assert!(batch.column_by_name("key").unwrap().is_null(0));
+        assert!(batch.column_by_name(EXTRA_COLUMN).unwrap().is_null(0));
+    }
+
+    #[test]
+    fn nested_objects_become_json_text_and_names_are_lowercased() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::CloudTrail), false);
+        b.push(
+            &object(json!({
+                "eventName": "PutBucketPolicy",
+                "requestParameters": {"bucketName": "b", "policy": {"Statement": []}},
+                "p_event_time": "2026-03-14 10:00:01.000000000"
+            })),
+            None,
+        );
+        let batch = b.finish().unwrap();
+        let params = batch
+            .column_by_name("requestparameters")
+            .unwrap()
+            .as_string::<i32>();
+        let parsed: Value = serde_json::from_str(params.value(0)).unwrap();
+        assert_eq!(parsed["policy"]["Statement"], json!([]));
+        let name = batch
+            .column_by_name("eventname")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(name.value(0), "PutBucketPolicy");
+    }
+
+    #[test]
+    fn new_fields_add_columns_and_earlier_rows_read_null() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::CloudTrail), false);
+        let t = "2026-03-14 10:00:01.000000000";
+        b.push(&object(json!({"eventName": "A", "p_event_time": t})), None);
+        b.push(
+            &object(json!({"eventName": "B", "brandNewField": 7, "p_event_time": t})),
+            None,
+        );
+        let batch = b.finish().unwrap();
+        let col = batch.column_by_name("brandnewfield").unwrap();
+        assert!(col.is_null(0));
+        assert_eq!(col.as_primitive::<Int64Type>().value(1), 7);
+    }
+
+    #[test]
+    fn values_that_fit_no_column_are_kept_in_p_extra() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
+        b.push(
+            &object(json!({
+                "httpstatus": "not-a-number",
+                "weird key!": 1,
+                "p_event_time": "2026-03-14 10:00:01.000000000"
+            })),
+            None,
+        );
+        let batch = b.finish().unwrap();
+        assert!(batch.column_by_name("httpstatus").unwrap().is_null(0));
+        let extra = batch
+            .column_by_name(EXTRA_COLUMN)
+            .unwrap()
+            .as_string::<i32>();
+        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        assert_eq!(
+            extra,
+            json!({"httpstatus": "not-a-number", "weird key!": 1})
+        );
+    }
+
+    #[test]
+    fn keys_differing_only_in_case_do_not_overwrite_each_other() {
+        let mut b = BatchBuilder::new(&[], false);
+        b.push(
+            &object(json!({"Name": "a", "name": "b", "p_event_time": "2026-03-14 10:00:01Z"})),
+            None,
+        );
+        let batch = b.finish().unwrap();
+        let name = batch.column_by_name("name").unwrap().as_string::<i32>();
+        let extra = batch
+            .column_by_name(EXTRA_COLUMN)
+            .unwrap()
+            .as_string::<i32>();
+        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        // serde_json's map is sorted: "Name" fills the column, "name" is kept aside.
+        assert_eq!(name.value(0), "a");
+        assert_eq!(extra, json!({"name": "b"}));
+    }
+
+    #[test]
+    fn rule_columns_fill_rule_tables() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), true);
+        let rule = RuleColumns {
+            rule_id: "R1".into(),
+            rule_severity: "HIGH".into(),
+            rule_tags: vec!["t".into()],
+            alert_id: Some("abc".into()),
+            alert_context: Some(json!({"k": 1})),
+            dedup: "d".into(),
+            ..RuleColumns::default()
+        };
+        b.push(
+            &object(json!({"bucket": "b", "p_event_time": "2026-03-14 10:00:01Z"})),
+            Some(&rule),
+        );
+        let batch = b.finish().unwrap();
+        let id = batch
+            .column_by_name("p_rule_id")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(id.value(0), "R1");
+        let ctx = batch
+            .column_by_name("p_alert_context")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(ctx.value(0), r#"{"k":1}"#);
+        assert!(batch.column_by_name("p_rule_error").unwrap().is_null(0));
+    }
+}

@@ -1,0 +1,492 @@
+//! Read-only SQL over the lake, with DataFusion.
+//!
+//! Owns the query session: every table registered under its database (`logs.aws_cloudtrail`,
+//! `rule_matches.aws_s3serveraccess`, ...), the union views (`views.all_logs`,
+//! `views.all_rule_matches`, `views.all_rule_errors`), the time-filter macros
+//! (`p_occurs_since`, `p_occurs_between`, `p_occurs_after`, `p_occurs_before`), the read-only
+//! guard, and errors that point at the SQL position. Must not write to the lake.
+//!
+//! Read-only is enforced twice: the statement must be a query (no DDL, DML, COPY, SET, ...),
+//! and the session has no way to name a file: URL tables are off and no file-reading table
+//! function is registered, so `SELECT * FROM '/etc/passwd'` finds no table.
+
+use std::sync::Arc;
+
+use bucketwatch_core::Timestamp;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::datafusion::common::DataFusionError;
+use deltalake::datafusion::execution::context::{SQLOptions, SessionContext};
+use deltalake::datafusion::prelude::SessionConfig;
+use deltalake::datafusion::sql::parser::Statement as DfStatement;
+use deltalake::datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, Statement, Value,
+    visit_expressions_mut,
+};
+use deltalake::datafusion::sql::sqlparser::dialect::GenericDialect;
+use deltalake::datafusion::sql::sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+use crate::columns::{PARTITION_COLUMN, RULE_COLUMNS, STANDARD_COLUMNS};
+use crate::table::{Database, TableId};
+use crate::writer::Lake;
+
+/// A failed query: what went wrong and, when known, where in the SQL.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{message}")]
+    Sql {
+        message: String,
+        /// 1-based line and column of the offending text.
+        position: Option<(u64, u64)>,
+    },
+    #[error(transparent)]
+    Lake(#[from] crate::LakeError),
+}
+
+impl QueryError {
+    fn from_datafusion(e: DataFusionError) -> QueryError {
+        let position = e
+            .diagnostic()
+            .and_then(|d| d.span)
+            .filter(|s| s.start.line > 0)
+            .map(|s| (s.start.line, s.start.column))
+            .or_else(|| position_in_message(&e.to_string()));
+        QueryError::Sql {
+            message: e.strip_backtrace().to_string(),
+            position,
+        }
+    }
+
+    /// The error with the SQL line it points at and a caret under the column.
+    pub fn render(&self, sql: &str) -> String {
+        let QueryError::Sql {
+            message,
+            position: Some((line, column)),
+        } = self
+        else {
+            return self.to_string();
+        };
+        let Some(text) = sql.lines().nth(line.saturating_sub(1) as usize) else {
+            return message.clone();
+        };
+        let pad = " ".repeat(column.saturating_sub(1) as usize);
+        format!("{message}\n  at line {line}, column {column}:\n    {text}\n    {pad}^")
+    }
+}
+
+/// The parser reports positions as text (`... at Line: 1, Column: 15`).
+fn position_in_message(message: &str) -> Option<(u64, u64)> {
+    let at = message.rfind("Line: ")?;
+    let rest = &message[at + 6..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// A query's result.
+#[derive(Debug)]
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A session over one snapshot of the lake: tables are loaded at their latest version when
+/// it opens.
+pub struct QueryEngine {
+    ctx: SessionContext,
+    tables: Vec<TableId>,
+}
+
+impl QueryEngine {
+    pub async fn open(lake: &Lake) -> Result<QueryEngine, QueryError> {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        config.options_mut().sql_parser.collect_spans = true;
+        let ctx = SessionContext::new_with_config(config);
+        let mut tables = Vec::new();
+        for database in Database::DATA.into_iter().chain([Database::System]) {
+            ctx.sql(&format!("CREATE SCHEMA {}", database.name()))
+                .await
+                .map_err(QueryError::from_datafusion)?;
+        }
+        for id in lake.tables().await? {
+            let Some(table) = lake.table(&id).await? else {
+                continue;
+            };
+            table
+                .update_datafusion_session(&ctx.state())
+                .map_err(|e| crate::LakeError::delta(&id, "registering", e))?;
+            let provider = table
+                .table_provider()
+                .await
+                .map_err(QueryError::from_datafusion)?;
+            ctx.register_table(id.to_string().as_str(), provider)
+                .map_err(QueryError::from_datafusion)?;
+            tables.push(id);
+        }
+        ctx.sql("CREATE SCHEMA views")
+            .await
+            .map_err(QueryError::from_datafusion)?;
+        let engine = QueryEngine { ctx, tables };
+        engine.create_views().await?;
+        Ok(engine)
+    }
+
+    /// The tables registered, for `--help`-style listings and error hints.
+    pub fn tables(&self) -> &[TableId] {
+        &self.tables
+    }
+
+    /// `views.all_<database>`: every table of the database, standard columns only, plus
+    /// `p_db_name` and `p_table_name`, as Panther's union views.
+    async fn create_views(&self) -> Result<(), QueryError> {
+        for database in Database::DATA {
+            let members: Vec<&TableId> = self
+                .tables
+                .iter()
+                .filter(|t| t.database == database)
+                .collect();
+            let rule = if database == Database::Logs {
+                &[][..]
+            } else {
+                RULE_COLUMNS
+            };
+            let mut columns: Vec<&str> = STANDARD_COLUMNS
+                .iter()
+                .chain(rule)
+                .map(|(n, _)| *n)
+                .chain([PARTITION_COLUMN])
+                .collect();
+            columns.sort_unstable();
+            let view = format!("views.all_{}", database.name());
+            let selects: Vec<String> = members
+                .iter()
+                .map(|t| {
+                    format!(
+                        "SELECT '{}' AS p_db_name, '{}' AS p_table_name, {} FROM {t}",
+                        database.name(),
+                        t.name,
+                        columns.join(", ")
+                    )
+                })
+                .collect();
+            if selects.is_empty() {
+                continue;
+            }
+            let sql = format!("CREATE VIEW {view} AS {}", selects.join(" UNION ALL "));
+            self.ctx
+                .sql(&sql)
+                .await
+                .map_err(QueryError::from_datafusion)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one read-only statement.
+    pub async fn query(&self, sql: &str) -> Result<QueryResult, QueryError> {
+        self.query_at(sql, Timestamp::now()).await
+    }
+
+    /// [`query`](Self::query) with `now` for the relative time macros.
+    pub async fn query_at(&self, sql: &str, now: Timestamp) -> Result<QueryResult, QueryError> {
+        let state = self.ctx.state();
+        let statement = state
+            .sql_to_statement(sql, &state.config().options().sql_parser.dialect)
+            .map_err(QueryError::from_datafusion)?;
+        let mut statement = statement;
+        let query = match &mut statement {
+            // EXPLAIN [ANALYZE] of a query is read-only too, and how to see what a query reads.
+            DfStatement::Explain(explain) => explain.statement.as_mut(),
+            other => other,
+        };
+        match query {
+            DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)) => {
+                expand_time_macros(s, now)?;
+            }
+            DfStatement::CreateExternalTable(_) => return Err(refused("CREATE EXTERNAL TABLE")),
+            DfStatement::CopyTo(_) => return Err(refused("COPY")),
+            other => return Err(refused(&first_words(&other.to_string()))),
+        }
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(QueryError::from_datafusion)?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| QueryError::Refused(e.strip_backtrace().to_string()))?;
+        let frame = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(QueryError::from_datafusion)?;
+        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await.map_err(QueryError::from_datafusion)?;
+        Ok(QueryResult { schema, batches })
+    }
+}
+
+fn refused(what: &str) -> QueryError {
+    QueryError::Refused(format!(
+        "bucketwatch query is read-only: only queries (SELECT, WITH ... SELECT, and EXPLAIN of \
+         them) are allowed, and this statement is {what}"
+    ))
+}
+
+fn first_words(sql: &str) -> String {
+    sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces each time macro by the filter it stands for, on both `p_event_time` and the
+/// partition column, so the scan reads only the days in range.
+fn expand_time_macros(statement: &mut Statement, now: Timestamp) -> Result<(), QueryError> {
+    let flow = visit_expressions_mut(statement, |expr| {
+        let Expr::Function(function) = expr else {
+            return ControlFlow::Continue(());
+        };
+        let name = function.name.to_string().to_ascii_lowercase();
+        if !name.starts_with("p_occurs_") {
+            return ControlFlow::Continue(());
+        }
+        let args = match &function.args {
+            FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e.clone()),
+                    _ => Err(()),
+                })
+                .collect::<Result<Vec<Expr>, ()>>()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        match time_filter(&name, &args, now) {
+            Ok(text) => match Parser::new(&GenericDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
+            {
+                Ok(replacement) => {
+                    *expr = Expr::Nested(Box::new(replacement));
+                    ControlFlow::Continue(())
+                }
+                Err(e) => ControlFlow::Break(QueryError::Sql {
+                    message: format!("{name}: {e}"),
+                    position: None,
+                }),
+            },
+            Err(message) => ControlFlow::Break(QueryError::Sql {
+                message,
+                position: Some((
+                    function.name.0.first().map_or(0, |p| p.span().start.line),
+                    function.name.0.first().map_or(0, |p| p.span().start.column),
+                ))
+                .filter(|(l, _)| *l > 0),
+            }),
+        }
+    });
+    match flow {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+const MACRO_USAGE: &str = "time filters: p_occurs_since('2 days'[, alias]), \
+p_occurs_between('2026-03-01', '2026-03-02 12:00'[, alias]) (start included, end excluded), \
+p_occurs_after('2026-03-01'[, alias]), p_occurs_before('2026-03-01'[, alias])";
+
+fn time_filter(name: &str, args: &[Expr], now: Timestamp) -> Result<String, String> {
+    let text = |i: usize| -> Result<String, String> {
+        match args.get(i) {
+            Some(Expr::Value(v)) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Ok(s.clone()),
+                Value::Number(n, _) => Ok(n.clone()),
+                _ => Err(format!(
+                    "{name}: argument {} must be a string; {MACRO_USAGE}",
+                    i + 1
+                )),
+            },
+            _ => Err(format!(
+                "{name}: argument {} must be a string; {MACRO_USAGE}",
+                i + 1
+            )),
+        }
+    };
+    let alias = |i: usize| -> Result<String, String> {
+        match args.get(i) {
+            None => Ok(String::new()),
+            Some(Expr::Identifier(id)) => Ok(format!("{}.", id.value)),
+            Some(_) => Err(format!(
+                "{name}: argument {} must be a table alias; {MACRO_USAGE}",
+                i + 1
+            )),
+        }
+    };
+    let (start, end, prefix) = match name {
+        "p_occurs_since" => {
+            let span = parse_duration(&text(0)?).ok_or_else(|| {
+                format!(
+                    "{name}: cannot read {:?} as a duration like '2 days', '6 hours', '30 minutes'",
+                    text(0).unwrap_or_default()
+                )
+            })?;
+            (Some(Timestamp(now.0 - span)), None, alias(1)?)
+        }
+        "p_occurs_between" => (
+            Some(parse_time(name, &text(0)?)?),
+            Some(parse_time(name, &text(1)?)?),
+            alias(2)?,
+        ),
+        "p_occurs_after" => (Some(parse_time(name, &text(0)?)?), None, alias(1)?),
+        "p_occurs_before" => (None, Some(parse_time(name, &text(0)?)?), alias(1)?),
+        _ => return Err(format!("unknown time filter {name}; {MACRO_USAGE}")),
+    };
+    let mut terms = Vec::new();
+    if let Some(start) = start {
+        terms.push(format!(
+            "{prefix}p_event_time >= {}",
+            timestamp_literal(start)
+        ));
+        terms.push(format!(
+            "{prefix}{PARTITION_COLUMN} >= {}",
+            date_literal(start)
+        ));
+    }
+    if let Some(end) = end {
+        terms.push(format!("{prefix}p_event_time < {}", timestamp_literal(end)));
+        // The end day itself may hold rows before `end`.
+        terms.push(format!(
+            "{prefix}{PARTITION_COLUMN} <= {}",
+            date_literal(end)
+        ));
+    }
+    Ok(terms.join(" AND "))
+}
+
+fn timestamp_literal(t: Timestamp) -> String {
+    let text = t.to_string();
+    format!("CAST('{}T{}Z' AS TIMESTAMP)", &text[..10], &text[11..])
+}
+
+fn date_literal(t: Timestamp) -> String {
+    format!("DATE '{}'", &t.to_string()[..10])
+}
+
+/// A time as the user wrote it: a date, or a date and time (RFC 3339 or with a space).
+fn parse_time(name: &str, s: &str) -> Result<Timestamp, String> {
+    let s = s.trim();
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else if s.len() == 16 {
+        format!("{s}:00")
+    } else {
+        s.to_string()
+    };
+    Timestamp::parse_iso8601(full.as_bytes()).ok_or_else(|| {
+        format!("{name}: cannot read {s:?} as a time; write '2026-03-14' or '2026-03-14 10:30:00'")
+    })
+}
+
+/// `2 days`, `1 hour`, `30 minutes`, `45s`, `1w`: nanoseconds.
+fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let digits = s.chars().take_while(char::is_ascii_digit).count();
+    let n: i64 = s[..digits].parse().ok()?;
+    let unit = s[digits..].trim();
+    let seconds = match unit {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(seconds)?.checked_mul(1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(sql: &str) -> Result<String, QueryError> {
+        let mut statement = Parser::parse_sql(&GenericDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        // 2026-03-14 12:00:00 UTC
+        expand_time_macros(&mut statement, Timestamp(1_773_489_600_000_000_000))?;
+        Ok(statement.to_string())
+    }
+
+    #[test]
+    fn since_becomes_a_time_and_partition_filter() {
+        let sql = expand("SELECT 1 FROM t WHERE p_occurs_since('2 days') AND x = 1").unwrap();
+        assert!(
+            sql.contains("p_event_time >= CAST('2026-03-12T12:00:00.000000000Z' AS TIMESTAMP)"),
+            "{sql}"
+        );
+        assert!(sql.contains("p_event_date >= DATE '2026-03-12'"), "{sql}");
+    }
+
+    #[test]
+    fn between_is_half_open_and_keeps_the_alias() {
+        let sql =
+            expand("SELECT 1 FROM t AS l WHERE p_occurs_between('2026-03-01', '2026-03-02', l)")
+                .unwrap();
+        assert!(
+            sql.contains("l.p_event_time >= CAST('2026-03-01T00:00:00.000000000Z'"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("l.p_event_time < CAST('2026-03-02T00:00:00.000000000Z'"),
+            "{sql}"
+        );
+        assert!(sql.contains("l.p_event_date <= DATE '2026-03-02'"), "{sql}");
+    }
+
+    #[test]
+    fn bad_macro_arguments_say_how_to_write_them() {
+        let err = expand("SELECT 1 FROM t WHERE p_occurs_since('soon')").unwrap_err();
+        assert!(err.to_string().contains("'2 days'"), "{err}");
+        let err = expand("SELECT 1 FROM t WHERE p_occurs_between('2026-03-01')").unwrap_err();
+        assert!(err.to_string().contains("argument 2"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2 days"), Some(2 * 86_400 * 1_000_000_000));
+        assert_eq!(parse_duration("90s"), Some(90 * 1_000_000_000));
+        assert_eq!(parse_duration("1 fortnight"), None);
+        assert_eq!(parse_duration("days"), None);
+    }
+
+    #[test]
+    fn parser_positions_are_read_from_messages() {
+        assert_eq!(
+            position_in_message(
+                "sql parser error: Expected: end of statement, found: FROMM at Line: 1, Column: 10"
+            ),
+            Some((1, 10))
+        );
+    }
+
+    #[test]
+    fn render_points_at_the_column() {
+        let e = QueryError::Sql {
+            message: "boom".into(),
+            position: Some((2, 3)),
+        };
+        assert_eq!(
+            e.render("SELECT\n  nope"),
+            "boom\n  at line 2, column 3:\n      nope\n      ^"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! Buffered, exactly-once writes into the lake's Delta tables.
+//!
+//! Owns the commit protocol. Rows are buffered per table; a commit writes each table in one
+//! Delta transaction whose commit metadata names the *units* (source objects, or chunks of
+//! one) it contains, then records completely ingested objects in the ledger table
+//! `bucketwatch.ingested_objects`. A restarted writer reads both back, so after a crash at
+//! any point:
+//! - an object in the ledger is skipped as a whole (ingesting it again adds nothing);
+//! - an object processed again has its rows dropped from every table that already committed
+//!   them, so each row lands exactly once, with no second database to keep in step.
+//!
+//! Delta has no multi-table transaction; this protocol needs none. Must not parse, detect or
+//! decide what a unit is: callers name units.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use bucketwatch_core::{LogType, Timestamp};
+use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::TryStreamExt;
+use serde_json::{Map, Value};
+
+use crate::LakeError;
+use crate::columns::{BatchBuilder, PARTITION_COLUMN, RuleColumns, declared_columns};
+use crate::table::{Database, LakeLocation, TableId};
+
+/// The commit-metadata key listing a commit's units.
+pub const UNITS_KEY: &str = "bucketwatch.units";
+
+/// A lake: its location and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    location: LakeLocation,
+    storage_options: HashMap<String, String>,
+}
+
+impl Lake {
+    /// Opens the lake at `location` (a directory, `file://` or `s3://bucket/prefix`). S3
+    /// credentials, region and endpoint (`AWS_ENDPOINT_URL`) come from the environment.
+    pub fn open(location: &str) -> Result<Lake, LakeError> {
+        let location = LakeLocation::parse(location)?;
+        let mut storage_options = HashMap::new();
+        if !location.is_local() {
+            storage_options.extend(bucketwatch_collect::s3::endpoint_options());
+            // Conditional PUT (If-None-Match) keeps several writers from overwriting each
+            // other's commits without an external lock table.
+            storage_options.insert("AWS_CONDITIONAL_PUT".into(), "etag".into());
+            storage_options.insert("AWS_S3_ALLOW_UNSAFE_RENAME".into(), "true".into());
+        }
+        Ok(Lake {
+            location,
+            storage_options,
+        })
+    }
+
+    pub fn location(&self) -> &LakeLocation {
+        &self.location
+    }
+
+    /// The table, loaded at its latest version; `None` when it has never been written.
+    pub async fn table(&self, id: &TableId) -> Result<Option<DeltaTable>, LakeError> {
+        let url = self.location.table_url(id);
+        let mut table = DeltaTableBuilder::from_url(url)
+            .map_err(|e| LakeError::delta(id, "opening", e))?
+            .with_storage_options(self.storage_options.clone())
+            .build()
+            .map_err(|e| LakeError::delta(id, "opening", e))?;
+        let exists = table
+            .verify_deltatable_existence()
+            .await
+            .map_err(|e| LakeError::delta(id, "looking for", e))?;
+        if !exists {
+            return Ok(None);
+        }
+        match table.load().await {
+            Ok(()) => Ok(Some(table)),
+            Err(DeltaTableError::NotATable(_)) => Ok(None),
+            Err(e) => Err(LakeError::delta(id, "loading", e)),
+        }
+    }
+
+    /// Every table that exists, data tables first. On S3, where listing prefixes is not
+    /// assumed, the names bucketwatch writes are probed.
+    pub async fn tables(&self) -> Result<Vec<TableId>, LakeError> {
+        if self.location.is_local() {
+            return Ok(self.location.local_tables());
+        }
+        let mut found = Vec::new();
+        for database in Database::DATA {
+            for log_type in LogType::ALL {
+                let id = TableId::for_log_type(database, log_type);
+                if self.table(&id).await?.is_some() {
+                    found.push(id);
+                }
+            }
+        }
+        if self.table(&TableId::ledger()).await?.is_some() {
+            found.push(TableId::ledger());
+        }
+        Ok(found)
+    }
+
+    /// The units named in the commit metadata of every commit of `table` still in its log.
+    pub async fn committed_units(&self, table: &DeltaTable) -> Result<HashSet<String>, LakeError> {
+        let mut units = HashSet::new();
+        let infos: Vec<_> =
+            table
+                .history(None)
+                .try_collect()
+                .await
+                .map_err(|e| LakeError::Delta {
+                    table: table.table_url().to_string(),
+                    action: "reading the commit history",
+                    source: e,
+                })?;
+        for info in infos {
+            if let Some(Value::Array(list)) = info.info.get(UNITS_KEY) {
+                units.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+        }
+        Ok(units)
+    }
+
+    /// Source objects recorded as completely ingested.
+    pub async fn ingested_objects(&self) -> Result<HashSet<String>, LakeError> {
+        match self.table(&TableId::ledger()).await? {
+            Some(table) => self.committed_units(&table).await,
+            None => Ok(HashSet::new()),
+        }
+    }
+
+    pub(crate) fn storage_options(&self) -> &HashMap<String, String> {
+        &self.storage_options
+    }
+}
+
+/// A completely processed source object, for the ledger.
+#[derive(Debug, Clone)]
+pub struct FinishedObject {
+    /// The object's identity: a URL plus whatever makes its content unique (ETag, size, mtime).
+    pub object_id: String,
+    /// Records read from it, failures included.
+    pub records: u64,
+}
+
+/// Rows buffered for one table.
+struct Pending {
+    builder: BatchBuilder,
+    units: BTreeSet<String>,
+}
+
+/// What one commit did.
+#[derive(Debug, Clone, Default)]
+pub struct CommitReport {
+    /// Rows written, per table.
+    pub rows: BTreeMap<TableId, u64>,
+    /// Rows not written because their table had committed their unit before (a replay).
+    pub skipped_rows: u64,
+    /// Objects added to the ledger.
+    pub finished_objects: u64,
+}
+
+/// Buffers rows per table and commits them with their units. One writer per process; several
+/// processes may write the same lake (each commit is an optimistic Delta transaction).
+pub struct LakeWriter {
+    lake: Lake,
+    pending: BTreeMap<TableId, Pending>,
+    /// Units each table has committed, from its history and this writer's commits.
+    committed: HashMap<TableId, HashSet<String>>,
+    finished: Vec<FinishedObject>,
+    ingested: HashSet<String>,
+    skipped_rows: u64,
+}
+
+impl LakeWriter {
+    /// Opens a writer, reading back what every existing table has committed.
+    pub async fn open(lake: Lake) -> Result<LakeWriter, LakeError> {
+        let mut committed = HashMap::new();
+        for id in lake.tables().await? {
+            if let Some(table) = lake.table(&id).await? {
+                committed.insert(id, lake.committed_units(&table).await?);
+            }
+        }
+        let ingested = committed.remove(&TableId::ledger()).unwrap_or_default();
+        Ok(LakeWriter {
+            lake,
+            pending: BTreeMap::new(),
+            committed,
+            finished: Vec::new(),
+            ingested,
+            skipped_rows: 0,
+        })
+    }
+
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    /// Whether `object_id` is in the ledger: ingesting it again would add nothing.
+    pub fn is_ingested(&self, object_id: &str) -> bool {
+        self.ingested.contains(object_id)
+    }
+
+    /// Buffers a parsed event (`p_log_type` decides its table) for `unit`.
+    pub fn push_event(&mut self, log_type: LogType, event: &Map<String, Value>, unit: &str) {
+        let id = TableId::for_log_type(Database::Logs, log_type);
+        self.push(id, log_type, event, None, unit);
+    }
+
+    /// Buffers a rule match (`rule.rule_error` unset) or rule error of `event` for `unit`.
+    pub fn push_rule_row(
+        &mut self,
+        log_type: LogType,
+        event: &Map<String, Value>,
+        rule: &RuleColumns,
+        unit: &str,
+    ) {
+        let database = if rule.rule_error.is_some() {
+            Database::RuleErrors
+        } else {
+            Database::RuleMatches
+        };
+        let id = TableId::for_log_type(database, log_type);
+        self.push(id, log_type, event, Some(rule), unit);
+    }
+
+    fn push(
+        &mut self,
+        id: TableId,
+        log_type: LogType,
+        event: &Map<String, Value>,
+        rule: Option<&RuleColumns>,
+        unit: &str,
+    ) {
+        if self.committed.get(&id).is_some_and(|u| u.contains(unit)) {
+            self.skipped_rows += 1;
+            return;
+        }
+        let pending = self.pending.entry(id).or_insert_with_key(|id| Pending {
+            builder: BatchBuilder::new(declared_columns(log_type), id.database != Database::Logs),
+            units: BTreeSet::new(),
+        });
+        if !pending.units.contains(unit) {
+            pending.units.insert(unit.to_string());
+        }
+        pending.builder.push(event, rule);
+    }
+
+    /// Marks an object finished: the next commit adds it to the ledger after its rows.
+    pub fn finish_object(&mut self, object: FinishedObject) {
+        self.finished.push(object);
+    }
+
+    /// Rows buffered and not yet committed.
+    pub fn buffered_rows(&self) -> usize {
+        self.pending.values().map(|p| p.builder.rows()).sum()
+    }
+
+    /// Commits every buffered table, then the ledger. On error nothing is lost that was not
+    /// committed before: the caller processes the same units again and committed tables skip
+    /// them.
+    pub async fn commit(&mut self) -> Result<CommitReport, LakeError> {
+        let mut report = CommitReport {
+            skipped_rows: std::mem::take(&mut self.skipped_rows),
+            ..CommitReport::default()
+        };
+        // Logs first, then rule tables: a reader never sees a match whose event is missing.
+        let pending = std::mem::take(&mut self.pending);
+        for (id, mut p) in pending {
+            if p.builder.rows() == 0 {
+                continue;
+            }
+            let table = self.lake.table(&id).await?;
+            if let Some(table) = &table {
+                let schema = table
+                    .snapshot()
+                    .map_err(|e| LakeError::delta(&id, "reading the schema", e))?
+                    .snapshot()
+                    .arrow_schema();
+                p.builder.adopt_schema(&schema);
+            }
+            let batch = p.builder.finish().map_err(|e| LakeError::Arrow {
+                table: id.to_string(),
+                source: e,
+            })?;
+            let rows = batch.num_rows() as u64;
+            let units: Vec<String> = p.units.into_iter().collect();
+            self.write(&id, table, batch, &units).await?;
+            self.committed.entry(id.clone()).or_default().extend(units);
+            report.rows.insert(id, rows);
+        }
+        if !self.finished.is_empty() {
+            let finished = std::mem::take(&mut self.finished);
+            let batch = ledger_batch(&finished)?;
+            let objects: Vec<String> = finished.iter().map(|f| f.object_id.clone()).collect();
+            let id = TableId::ledger();
+            let table = self.lake.table(&id).await?;
+            self.write(&id, table, batch, &objects).await?;
+            report.finished_objects = objects.len() as u64;
+            self.ingested.extend(objects);
+        }
+        Ok(report)
+    }
+
+    async fn write(
+        &self,
+        id: &TableId,
+        table: Option<DeltaTable>,
+        batch: RecordBatch,
+        units: &[String],
+    ) -> Result<(), LakeError> {
+        let table = match table {
+            Some(t) => t,
+            None => DeltaTableBuilder::from_url(self.lake.location.table_url(id))
+                .map_err(|e| LakeError::delta(id, "creating", e))?
+                .with_storage_options(self.lake.storage_options().clone())
+                .build()
+                .map_err(|e| LakeError::delta(id, "creating", e))?,
+        };
+        let partitions = if id.database == Database::System {
+            Vec::new()
+        } else {
+            vec![PARTITION_COLUMN.to_string()]
+        };
+        let metadata = [(UNITS_KEY.to_string(), Value::from(units.to_vec()))];
+        table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(SchemaMode::Merge)
+            .with_partition_columns(partitions)
+            .with_commit_properties(CommitProperties::default().with_metadata(metadata))
+            .await
+            .map_err(|e| LakeError::delta(id, "committing rows to", e))?;
+        Ok(())
+    }
+}
+
+fn ledger_batch(finished: &[FinishedObject]) -> Result<RecordBatch, LakeError> {
+    let mut object = StringBuilder::new();
+    let mut records = Int64Builder::new();
+    let mut time = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let now = Timestamp::now().0 / 1000;
+    for f in finished {
+        object.append_value(&f.object_id);
+        records.append_value(f.records as i64);
+        time.append_value(now);
+    }
+    let schema = Schema::new(vec![
+        Field::new("object_id", DataType::Utf8, false),
+        Field::new("records", DataType::Int64, false),
+        Field::new(
+            "committed_at",
+            crate::columns::ColumnKind::Time.data_type(),
+            false,
+        ),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(object.finish()),
+            Arc::new(records.finish()),
+            Arc::new(time.finish()),
+        ],
+    )
+    .map_err(|e| LakeError::Arrow {
+        table: TableId::ledger().to_string(),
+        source: e,
+    })
+}

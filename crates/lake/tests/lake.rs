@@ -1,0 +1,330 @@
+//! The lake end to end on a local directory: commits with units, replays, schema evolution,
+//! read-only SQL with views and time filters, compaction and retention.
+
+use bucketwatch_core::{LogType, Timestamp};
+use bucketwatch_lake::arrow::array::{Array, AsArray};
+use bucketwatch_lake::arrow::array::{ArrayRef, StringArray};
+use bucketwatch_lake::arrow::compute::cast;
+use bucketwatch_lake::arrow::datatypes::{DataType, Int64Type};
+use bucketwatch_lake::writer::FinishedObject;
+use bucketwatch_lake::{Lake, LakeWriter, QueryEngine, QueryError, RuleColumns, TableId};
+use serde_json::{Map, Value, json};
+
+fn event(bucket: &str, status: i64, time: &str, row: u64) -> Map<String, Value> {
+    match json!({
+        "bucket": bucket,
+        "httpstatus": status,
+        "requester": "arn:aws:iam::123456789012:user/alice",
+        "remoteip": "192.0.2.3",
+        "operation": "REST.GET.OBJECT",
+        "p_log_type": "AWS.S3ServerAccess",
+        "p_row_id": format!("row{row}"),
+        "p_event_time": time,
+        "p_parse_time": "2026-03-20 00:00:00.000000000",
+        "p_any_ip_addresses": ["192.0.2.3"],
+    }) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// A text column as plain UTF-8 (DataFusion hands strings out as views).
+fn text(column: &ArrayRef) -> StringArray {
+    cast(column, &DataType::Utf8)
+        .unwrap()
+        .as_string::<i32>()
+        .clone()
+}
+
+async fn count(engine: &QueryEngine, sql: &str) -> i64 {
+    let result = engine
+        .query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    result.batches[0]
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .value(0)
+}
+
+#[tokio::test]
+async fn rows_commit_once_and_a_replayed_unit_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    for i in 0..3 {
+        writer.push_event(
+            LogType::S3ServerAccess,
+            &event("b1", 200, "2026-03-14 10:00:00.000000000", i),
+            "obj1#0",
+        );
+    }
+    writer.finish_object(FinishedObject {
+        object_id: "obj1".into(),
+        records: 3,
+    });
+    let report = writer.commit().await.unwrap();
+    assert_eq!(report.finished_objects, 1);
+
+    // A new process: the ledger and the table's commit metadata are read back.
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    assert!(writer.is_ingested("obj1"));
+    assert!(!writer.is_ingested("obj2"));
+    writer.push_event(
+        LogType::S3ServerAccess,
+        &event("b1", 200, "2026-03-14 10:00:00.000000000", 9),
+        "obj1#0",
+    );
+    writer.push_event(
+        LogType::S3ServerAccess,
+        &event("b2", 403, "2026-03-14 11:00:00.000000000", 10),
+        "obj2#0",
+    );
+    let report = writer.commit().await.unwrap();
+    assert_eq!(report.skipped_rows, 1);
+
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess").await,
+        4
+    );
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(*) FROM views.all_logs WHERE p_table_name = 'aws_s3serveraccess'"
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess WHERE array_has(p_any_ip_addresses, '192.0.2.3') AND httpstatus = 403").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_new_field_adds_a_column_and_old_rows_read_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    writer.push_event(
+        LogType::S3ServerAccess,
+        &event("b1", 200, "2026-03-14 10:00:00Z", 1),
+        "u1",
+    );
+    writer.commit().await.unwrap();
+    let mut later = event("b1", 200, "2026-03-14 10:00:00Z", 2);
+    later.insert("newAwsField".into(), json!("v"));
+    writer.push_event(LogType::S3ServerAccess, &later, "u2");
+    writer.commit().await.unwrap();
+
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let result = engine
+        .query("SELECT p_row_id, newawsfield FROM logs.aws_s3serveraccess ORDER BY p_row_id")
+        .await
+        .unwrap();
+    let batch = &result.batches[0];
+    let values = text(batch.column(1));
+    assert!(values.is_null(0));
+    assert_eq!(values.value(1), "v");
+}
+
+#[tokio::test]
+async fn rule_rows_land_in_rule_tables_with_their_alert_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    let e = event("b1", 403, "2026-03-14 10:00:00Z", 1);
+    let matched = RuleColumns {
+        rule_id: "AWS.S3.Denied".into(),
+        rule_severity: "MEDIUM".into(),
+        alert_id: Some("a1".into()),
+        alert_context: Some(json!({"bucket": "b1"})),
+        dedup: "b1".into(),
+        ..RuleColumns::default()
+    };
+    let failed = RuleColumns {
+        rule_id: "AWS.S3.Broken".into(),
+        rule_error: Some("KeyError: 'x'".into()),
+        ..RuleColumns::default()
+    };
+    writer.push_rule_row(LogType::S3ServerAccess, &e, &matched, "u1");
+    writer.push_rule_row(LogType::S3ServerAccess, &e, &failed, "u1");
+    writer.commit().await.unwrap();
+
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let result = engine
+        .query("SELECT p_alert_id, p_alert_context FROM rule_matches.aws_s3serveraccess WHERE p_rule_id = 'AWS.S3.Denied'")
+        .await
+        .unwrap();
+    assert_eq!(text(result.batches[0].column(0)).value(0), "a1");
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(*) FROM views.all_rule_errors WHERE p_rule_error LIKE 'KeyError%'"
+        )
+        .await,
+        1
+    );
+}
+
+async fn lake_with_days(days: u32) -> (tempfile::TempDir, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    for day in 1..=days {
+        for hour in [1, 13] {
+            let time = format!("2026-03-{day:02} {hour:02}:00:00.000000000");
+            writer.push_event(
+                LogType::S3ServerAccess,
+                &event("b", 200, &time, u64::from(day * 100 + hour)),
+                &format!("d{day}h{hour}"),
+            );
+            // One commit per event: many small files, as a busy ingest leaves them.
+            writer.commit().await.unwrap();
+        }
+    }
+    (dir, lake)
+}
+
+#[tokio::test]
+async fn time_filters_select_the_right_rows() {
+    let (_dir, lake) = lake_with_days(5).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let between = "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_occurs_between('2026-03-02', '2026-03-04')";
+    assert_eq!(count(&engine, between).await, 4);
+    let half_day = "SELECT count(*) FROM logs.aws_s3serveraccess AS l WHERE p_occurs_between('2026-03-02 12:00', '2026-03-03', l)";
+    assert_eq!(count(&engine, half_day).await, 1);
+    let now = Timestamp::parse_iso8601(b"2026-03-05T12:00:00Z").unwrap();
+    let since = engine
+        .query_at(
+            "SELECT count(*) FROM views.all_logs WHERE p_occurs_since('1 day')",
+            now,
+        )
+        .await
+        .unwrap();
+    // 03-04 13:00, 03-05 01:00 and 03-05 13:00 (rows after `now` are not excluded).
+    assert_eq!(
+        since.batches[0]
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(0),
+        3
+    );
+    let before =
+        "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_occurs_before('2026-03-01 13:00')";
+    assert_eq!(count(&engine, before).await, 1);
+}
+
+#[tokio::test]
+async fn compaction_keeps_every_row_and_expiry_drops_old_days() {
+    let (_dir, lake) = lake_with_days(4).await;
+    let all = "SELECT count(*), count(DISTINCT p_row_id) FROM logs.aws_s3serveraccess";
+    let reports = bucketwatch_lake::compact(&lake, 64 * 1024 * 1024)
+        .await
+        .unwrap();
+    let logs = reports
+        .iter()
+        .find(|r| {
+            r.table
+                == TableId::for_log_type(bucketwatch_lake::Database::Logs, LogType::S3ServerAccess)
+        })
+        .unwrap();
+    assert_eq!(
+        (logs.files_removed, logs.files_added),
+        (8, 4),
+        "two files per day become one"
+    );
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let result = engine.query(all).await.unwrap();
+    assert_eq!(
+        result.batches[0]
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(0),
+        8
+    );
+    assert_eq!(
+        result.batches[0]
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .value(0),
+        8
+    );
+
+    // Keep 2026-03-03 onwards.
+    let keep_from =
+        (Timestamp::parse_iso8601(b"2026-03-03T00:00:00Z").unwrap().0 / 86_400_000_000_000) as i32;
+    let reports = bucketwatch_lake::expire(&lake, keep_from, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.files_removed == 2 && r.files_vacuumed > 0),
+        "{reports:?}"
+    );
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess").await,
+        4
+    );
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_event_date < DATE '2026-03-03'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn only_queries_run() {
+    let (_dir, lake) = lake_with_days(1).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    for sql in [
+        "CREATE TABLE x AS SELECT 1",
+        "DROP TABLE logs.aws_s3serveraccess",
+        "INSERT INTO logs.aws_s3serveraccess SELECT * FROM logs.aws_s3serveraccess",
+        "DELETE FROM logs.aws_s3serveraccess",
+        "COPY logs.aws_s3serveraccess TO '/tmp/out.parquet'",
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'",
+        "SET datafusion.execution.batch_size = 1",
+        "CREATE VIEW v AS SELECT 1",
+    ] {
+        match engine.query(sql).await {
+            Err(QueryError::Refused(msg)) => assert!(
+                msg.contains("read-only") || msg.contains("not supported"),
+                "{sql}: {msg}"
+            ),
+            other => panic!("{sql}: expected a refusal, got {other:?}"),
+        }
+    }
+    let err = engine
+        .query("SELECT * FROM '/etc/passwd'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Sql { .. }), "{err:?}");
+    assert_eq!(
+        count(
+            &engine,
+            "WITH t AS (SELECT * FROM logs.aws_s3serveraccess) SELECT count(*) FROM t"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn errors_point_at_the_sql() {
+    let (_dir, lake) = lake_with_days(1).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let sql = "SELECT bucket,\n       no_such_column\nFROM logs.aws_s3serveraccess";
+    let err = engine.query(sql).await.unwrap_err();
+    let rendered = err.render(sql);
+    assert!(rendered.contains("no_such_column"), "{rendered}");
+    assert!(rendered.contains("line 2"), "{rendered}");
+    let err = engine.query("SELEC 1").await.unwrap_err().render("SELEC 1");
+    assert!(err.contains("line 1"), "{err}");
+}
