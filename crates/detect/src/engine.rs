@@ -244,11 +244,9 @@ impl Engine {
         };
         let index = self.rules.len();
         if rule.spec.enabled {
-            for log_type in &rule.spec.log_types {
-                self.dispatch
-                    .entry(log_type.clone())
-                    .or_default()
-                    .push(index);
+            let scheduled = rule.spec.scheduled_queries.iter().map(|q| scheduled_key(q));
+            for key in rule.spec.log_types.iter().cloned().chain(scheduled) {
+                self.dispatch.entry(key).or_default().push(index);
             }
         }
         self.rules.push(EngineRule { rule, python });
@@ -298,7 +296,31 @@ impl Engine {
         let Some(log_type) = event.get("p_log_type").and_then(Value::as_str) else {
             return;
         };
-        let Some(indexes) = self.dispatch.get(log_type) else {
+        self.evaluate_for(log_type, log_type, event, out);
+    }
+
+    /// Runs the enabled scheduled rules subscribed to `query` (their `ScheduledQueries`) on one
+    /// result row of it, as [`evaluate`](Self::evaluate) runs rules on an event. The results
+    /// carry the query name as their log type.
+    pub fn evaluate_scheduled(&self, query: &str, row: &Arc<Value>, out: &mut Vec<Detection>) {
+        self.evaluate_for(&scheduled_key(query), query, row, out);
+    }
+
+    /// The names of the scheduled queries some enabled scheduled rule subscribes to.
+    pub fn subscribed_queries(&self) -> impl Iterator<Item = &str> {
+        self.dispatch
+            .keys()
+            .filter_map(|k| k.strip_prefix(SCHEDULED_PREFIX))
+    }
+
+    fn evaluate_for(
+        &self,
+        key: &str,
+        log_type: &str,
+        event: &Arc<Value>,
+        out: &mut Vec<Detection>,
+    ) {
+        let Some(indexes) = self.dispatch.get(key) else {
             return;
         };
         let candidates = indexes
@@ -333,6 +355,13 @@ impl Engine {
     fn python_rules_for(&self, indexes: &[usize]) -> bool {
         indexes.iter().any(|&i| self.rules[i].python.is_some())
     }
+}
+
+/// Dispatch keys of scheduled rules; no log type starts with it.
+const SCHEDULED_PREFIX: &str = "scheduled-query:";
+
+fn scheduled_key(query: &str) -> String {
+    format!("{SCHEDULED_PREFIX}{query}")
 }
 
 impl EngineRule {

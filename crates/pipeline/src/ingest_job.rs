@@ -1,0 +1,409 @@
+//! `bucketwatch ingest`: source objects → parse → detect → alert store → lake, exactly once.
+//!
+//! The order of effects is what makes a crash at any moment harmless:
+//! 1. parse and detect one chunk of an object (a unit, named `<object id>#<chunk>`);
+//! 2. record the chunk's rule results in the alert store, at most once per unit
+//!    ([`AlertStore::record_unit`]), which also gives the rule-match rows their alert ids;
+//! 3. buffer the chunk's rows; commit the lake when enough rows are buffered, and finished
+//!    objects into the ledger after their rows.
+//!
+//! Run again after a crash, an object in the ledger is skipped; any other object is processed
+//! again, its recorded units add no alert counts, and tables that committed a unit skip its
+//! rows. Chunks are cut at fixed record counts, so a unit always holds the same records.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, UNIX_EPOCH};
+
+use bucketwatch_alert::{AlertStore, ResultKind, RuleResult, StoreError};
+use bucketwatch_collect::{Input, S3Object, S3Prefix, decoded_reader};
+use bucketwatch_core::{LogType, SourceInfo, Timestamp};
+use bucketwatch_detect::{Detection, Engine};
+use bucketwatch_lake::writer::FinishedObject;
+use bucketwatch_lake::{LakeError, LakeWriter, RuleColumns, TableId};
+use bucketwatch_parse::{Counts, Framer, Normalizer};
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+/// Records per unit: bounds the memory one object can hold before its rows are committed.
+pub const DEFAULT_CHUNK_RECORDS: u64 = 250_000;
+/// Buffered rows that trigger a lake commit.
+pub const DEFAULT_COMMIT_ROWS: usize = 500_000;
+
+/// One thing to ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file; its identity is its absolute path, size and modification time.
+    File(PathBuf),
+    /// An S3 object; its identity is its URL and ETag.
+    S3(S3Object),
+    /// Standard input: never the same object twice, so never skipped.
+    Stdin,
+}
+
+impl Source {
+    /// Expands a command-line argument: `-`, a file, a directory (every file below it, in
+    /// name order; hidden files skipped) or `s3://bucket/prefix` (every object under it).
+    pub fn expand(arg: &str, runtime: &Runtime) -> Result<Vec<Source>, String> {
+        if arg == "-" {
+            return Ok(vec![Source::Stdin]);
+        }
+        if arg.starts_with("s3://") {
+            let prefix = S3Prefix::parse(arg).map_err(|e| e.to_string())?;
+            let objects = runtime.block_on(prefix.list()).map_err(|e| e.to_string())?;
+            return Ok(objects.into_iter().map(Source::S3).collect());
+        }
+        let path = Path::new(arg);
+        if !path.exists() {
+            return Err(format!("{arg}: no such file or directory; check the path"));
+        }
+        if path.is_file() {
+            return Ok(vec![Source::File(path.to_path_buf())]);
+        }
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| format!("{arg}: {e}"))?;
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if entry.file_type().is_file() && !hidden {
+                files.push(Source::File(entry.into_path()));
+            }
+        }
+        Ok(files)
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::S3(o) => o.url(),
+            Source::Stdin => "<stdin>".to_string(),
+        }
+    }
+
+    /// `p_source_object`: the path or URL; unknown for stdin.
+    fn source_object(&self) -> Option<String> {
+        match self {
+            Source::Stdin => None,
+            other => Some(other.name()),
+        }
+    }
+
+    fn open(&self, runtime: &Runtime) -> Result<Box<dyn Read + Send>, String> {
+        match self {
+            Source::File(p) => Input::File(p.clone()).open().map_err(|e| e.to_string()),
+            Source::Stdin => Input::Stdin.open().map_err(|e| e.to_string()),
+            Source::S3(o) => o.open(runtime.handle()).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The object's identity in the ledger and in unit names.
+    fn object_id(&self) -> Result<String, String> {
+        match self {
+            Source::Stdin => Ok(format!("stdin:{}", Timestamp::now().0)),
+            Source::S3(o) => Ok(format!(
+                "{}?etag={}&size={}",
+                o.url(),
+                o.etag.as_deref().unwrap_or_default().trim_matches('"'),
+                o.size
+            )),
+            Source::File(p) => {
+                let absolute = p
+                    .canonicalize()
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                let meta = absolute
+                    .metadata()
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                Ok(format!(
+                    "file://{}?size={}&mtime={mtime}",
+                    absolute.display(),
+                    meta.len()
+                ))
+            }
+        }
+    }
+}
+
+/// What to ingest and how.
+#[derive(Debug, Clone)]
+pub struct IngestJob {
+    pub sources: Vec<Source>,
+    pub log_type: Option<LogType>,
+    pub source: SourceInfo,
+    pub chunk_records: u64,
+    pub commit_rows: usize,
+}
+
+/// Progress for a bar: called after every chunk and commit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub objects_done: u64,
+    pub objects_total: u64,
+    pub records: u64,
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub objects: u64,
+    /// Objects the ledger already had: nothing read, nothing added.
+    pub skipped_objects: u64,
+    pub counts: Counts,
+    pub matches: u64,
+    pub rule_errors: u64,
+    pub alerts_created: u64,
+    pub rows: BTreeMap<TableId, u64>,
+    /// Rows of units a table had committed before (a run after a crash).
+    pub replayed_rows: u64,
+    pub input_errors: Vec<String>,
+    pub seconds: f64,
+}
+
+impl IngestReport {
+    /// 2 when an input was unusable, 1 when some records failed to parse, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if !self.input_errors.is_empty() {
+            2
+        } else if self.counts.failures() > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// A failure that stops the run: the lake or the alert store is unusable. Everything
+/// committed before stays; running again picks up where this stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("alert store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// One chunk's detections, waiting for their alert ids.
+struct Chunk {
+    unit: String,
+    records: u64,
+    detections: Vec<(LogType, Detection)>,
+}
+
+impl IngestJob {
+    pub fn new(sources: Vec<Source>) -> IngestJob {
+        IngestJob {
+            sources,
+            log_type: None,
+            source: SourceInfo::default(),
+            chunk_records: DEFAULT_CHUNK_RECORDS,
+            commit_rows: DEFAULT_COMMIT_ROWS,
+        }
+    }
+
+    pub fn run(
+        &self,
+        engine: &Engine,
+        store: &mut dyn AlertStore,
+        writer: &mut LakeWriter,
+        runtime: &Runtime,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let mut report = IngestReport::default();
+        let mut normalizer = Normalizer::new(self.log_type);
+        let mut state = Progress {
+            objects_total: self.sources.len() as u64,
+            ..Progress::default()
+        };
+        for source in &self.sources {
+            let object_id = match source.object_id() {
+                Ok(id) => id,
+                Err(e) => {
+                    report.input_errors.push(e);
+                    continue;
+                }
+            };
+            if writer.is_ingested(&object_id) {
+                report.skipped_objects += 1;
+            } else {
+                report.objects += 1;
+                let before = normalizer.counts().clone();
+                let outcome = self.ingest_object(
+                    source,
+                    &object_id,
+                    engine,
+                    store,
+                    writer,
+                    runtime,
+                    &mut normalizer,
+                    &mut report,
+                );
+                let records = normalizer.counts().since(&before).total();
+                state.records += records;
+                match outcome {
+                    Ok(()) => writer.finish_object(FinishedObject { object_id, records }),
+                    Err(Failure::Input(e)) => report.input_errors.push(e),
+                    Err(Failure::Fatal(e)) => return Err(e),
+                }
+            }
+            if writer.buffered_rows() >= self.commit_rows {
+                commit(writer, runtime, &mut report)?;
+            }
+            state.objects_done += 1;
+            progress(state);
+        }
+        commit(writer, runtime, &mut report)?;
+        report.counts = normalizer.counts().clone();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ingest_object(
+        &self,
+        source: &Source,
+        object_id: &str,
+        engine: &Engine,
+        store: &mut dyn AlertStore,
+        writer: &mut LakeWriter,
+        runtime: &Runtime,
+        normalizer: &mut Normalizer,
+        report: &mut IngestReport,
+    ) -> Result<(), Failure> {
+        let name = source.name();
+        let reader = source.open(runtime).map_err(Failure::Input)?;
+        let (_, reader) =
+            decoded_reader(reader).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+        let info = self.source.with_object(source.source_object());
+        let mut framer = Framer::new(reader);
+        let mut line = Vec::new();
+        let mut detections = Vec::new();
+        let mut chunk = Chunk {
+            unit: format!("{object_id}#0"),
+            records: 0,
+            detections: Vec::new(),
+        };
+        let mut chunk_index = 0u64;
+        loop {
+            let unit = framer.next_unit().map_err(|e| {
+                Failure::Input(format!(
+                    "{name}: reading failed after {} records: {e}",
+                    chunk_index * self.chunk_records + chunk.records
+                ))
+            })?;
+            let Some(unit) = unit else { break };
+            line.clear();
+            let log_type = normalizer.normalize(&unit, &info, &mut line);
+            let event: Value = serde_json::from_slice(&line)
+                .expect("the normalizer writes one JSON object per record");
+            let event = Arc::new(event);
+            let Value::Object(fields) = event.as_ref() else {
+                unreachable!("normalized records are objects");
+            };
+            writer.push_event(log_type, fields, &chunk.unit);
+            if log_type != LogType::ClassificationFailure {
+                detections.clear();
+                engine.evaluate(&event, &mut detections);
+                chunk
+                    .detections
+                    .extend(detections.drain(..).map(|d| (log_type, d)));
+            }
+            chunk.records += 1;
+            if chunk.records == self.chunk_records {
+                chunk_index += 1;
+                let next = Chunk {
+                    unit: format!("{object_id}#{chunk_index}"),
+                    records: 0,
+                    detections: Vec::new(),
+                };
+                let full = std::mem::replace(&mut chunk, next);
+                close_chunk(full, store, writer, report).map_err(Failure::Fatal)?;
+                if writer.buffered_rows() >= self.commit_rows {
+                    commit(writer, runtime, report).map_err(Failure::Fatal)?;
+                }
+            }
+        }
+        close_chunk(chunk, store, writer, report).map_err(Failure::Fatal)
+    }
+}
+
+enum Failure {
+    /// This object cannot be read; the run goes on with the next one.
+    Input(String),
+    Fatal(IngestError),
+}
+
+/// Records the chunk's alertable results once, then buffers its rule rows with their alert ids.
+fn close_chunk(
+    chunk: Chunk,
+    store: &mut dyn AlertStore,
+    writer: &mut LakeWriter,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let alertable: Vec<usize> = (0..chunk.detections.len())
+        .filter(|&i| chunk.detections[i].1.create_alert)
+        .collect();
+    let results: Vec<RuleResult> = alertable
+        .iter()
+        .map(|&i| chunk.detections[i].1.result.clone())
+        .collect();
+    let outcome = store.record_unit(&chunk.unit, &results, Timestamp::now())?;
+    report.alerts_created += outcome.created.len() as u64;
+    let mut window_of = vec![None; chunk.detections.len()];
+    for (k, &i) in alertable.iter().enumerate() {
+        window_of[i] = outcome.window_of(k);
+    }
+    for ((log_type, detection), window) in chunk.detections.iter().zip(window_of) {
+        let r = &detection.result;
+        let rule_error = match &r.kind {
+            ResultKind::Match => {
+                report.matches += 1;
+                None
+            }
+            ResultKind::Error {
+                error_type,
+                message,
+            } => {
+                report.rule_errors += 1;
+                Some(format!("{error_type}: {message}"))
+            }
+        };
+        let reports = (!r.reports.is_empty())
+            .then(|| serde_json::to_value(&r.reports).unwrap_or(Value::Null));
+        let columns = RuleColumns {
+            rule_id: r.rule_id.clone(),
+            rule_severity: r.severity.as_str().to_string(),
+            rule_tags: r.tags.clone(),
+            rule_reports: reports,
+            alert_id: window.map(|w| w.alert_id.clone()),
+            alert_creation_time: window.and_then(|w| w.creation_time),
+            alert_update_time: window.map(|w| w.update_time),
+            alert_severity: window.map(|_| r.severity.as_str().to_string()),
+            alert_context: r.alert_context.clone(),
+            dedup: r.dedup.clone(),
+            rule_error,
+        };
+        if let Value::Object(fields) = r.event.as_ref() {
+            writer.push_rule_row(*log_type, fields, &columns, &chunk.unit);
+        }
+    }
+    Ok(())
+}
+
+fn commit(
+    writer: &mut LakeWriter,
+    runtime: &Runtime,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let committed = runtime.block_on(writer.commit())?;
+    for (table, rows) in committed.rows {
+        *report.rows.entry(table).or_default() += rows;
+    }
+    report.replayed_rows += committed.skipped_rows;
+    Ok(())
+}
