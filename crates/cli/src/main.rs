@@ -1,6 +1,8 @@
 //! The `bucketwatch` binary: argument parsing and output formatting only; the work is done by
 //! `bucketwatch-pipeline`.
 
+mod lake;
+
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -87,6 +89,61 @@ Example:
     )]
     Detect(DetectArgs),
 
+    /// Parse, detect and store logs in the lake; alerts go to the alert store.
+    #[command(
+        long_about = "Parse, detect and store logs in the lake; alerts go to the alert store.
+
+Each file (every file below a directory; - for stdin) is decompressed (gzip, zstd), parsed and \
+normalized as `bucketwatch parse` does, run through the rules of the content directories, and \
+written to the lake: logs.<log type> for events, logs.classification_failures for records no \
+parser accepted, rule_matches.<log type> and rule_errors.<log type> for detections. Alerts are \
+grouped and stored in <data dir>/alerts.db.
+
+Exactly once: a file already ingested (same path, size and modification time) is skipped, and a \
+run that was killed can simply be started again: what it committed is not written twice and its \
+alerts are not counted twice.
+
+Exit status: 0 when every record parsed, 1 when some records failed to parse (they are kept in \
+logs.classification_failures), 2 when an input or the lake could not be used.
+
+Examples:
+  bucketwatch ingest ./access-logs/
+  bucketwatch ingest --data-dir /var/lib/bucketwatch --log-type AWS.CloudTrail trail/*.json.gz
+  aws s3 cp s3://logs/key - | bucketwatch ingest -"
+    )]
+    Ingest(lake::IngestArgs),
+
+    /// Run a read-only SQL query over the lake.
+    #[command(long_about = "Run a read-only SQL query over the lake.
+
+Tables: logs.aws_s3serveraccess, logs.aws_cloudtrail, logs.aws_cloudtraildigest, \
+logs.aws_cloudtrailinsight, logs.classification_failures, rule_matches.<table>, \
+rule_errors.<table>, and the union views views.all_logs, views.all_rule_matches and \
+views.all_rule_errors (standard p_ columns of every table, with p_db_name and p_table_name). \
+Column names are lower case; nested CloudTrail objects (useridentity, requestparameters, ...) \
+are JSON text. information_schema.columns lists every column.
+
+Time filters read only the days they need: p_occurs_since('2 days'), \
+p_occurs_between('2026-03-01', '2026-03-02') (end excluded), p_occurs_after(t), \
+p_occurs_before(t); each takes a table alias as a last argument in joins.
+
+Only queries run: DDL, DML, COPY, SET and anything reading files outside the lake are refused.
+
+Exit status: 0 on success, 1 when the query failed (the error points at the SQL position).
+
+Examples:
+  bucketwatch query \"SELECT requester, httpstatus, errorcode, count(*) AS n
+      FROM logs.aws_s3serveraccess
+      WHERE httpstatus IN (400, 403, 405) AND p_occurs_since('1 day')
+      GROUP BY 1, 2, 3 ORDER BY n DESC\"
+  bucketwatch query --format json \"SELECT * FROM views.all_logs
+      WHERE array_has(p_any_ip_addresses, '192.0.2.3')\"")]
+    Query(lake::QueryArgs),
+
+    /// Maintain the lake: compact small files, expire old data.
+    #[command(subcommand)]
+    Lake(lake::LakeCommand),
+
     /// Show how bucketwatch is set up on this machine (embedded Python, paths).
     Doctor,
 }
@@ -161,6 +218,9 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse(args),
         Command::Test(args) => Ok(test(args)),
         Command::Detect(args) => detect(args),
+        Command::Ingest(args) => lake::ingest(args),
+        Command::Query(args) => lake::query(args),
+        Command::Lake(command) => lake::lake(command),
         Command::Doctor => Ok(doctor()),
     };
     match result {
