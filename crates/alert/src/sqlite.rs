@@ -14,6 +14,7 @@ use crate::grouping::{self, Group, Step, WindowState};
 use crate::model::{
     Alert, AlertDetails, AlertKind, AlertSummary, ResultKind, RuleErrorInfo, RuleResult, Severity,
 };
+use crate::outbox::{self, OUTBOX_SCHEMA, Routes};
 use crate::store::{
     AlertFilter, AlertReader, AlertStore, RecordOutcome, StoreError, WindowOutcome, WindowStatus,
 };
@@ -22,8 +23,9 @@ use crate::store::{
 /// file is refused rather than written into.
 const APPLICATION_ID: i32 = 0x6277_616c;
 
-/// Bumped whenever the tables below change; `open` refuses versions it does not know.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped whenever the tables change; `open` upgrades older versions it knows and refuses
+/// newer ones. Version 2 added the delivery outbox ([`crate::outbox::OUTBOX_SCHEMA`]).
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's transaction before failing. Batches commit in
 /// milliseconds, so hitting this means a stuck process, not contention.
@@ -81,10 +83,14 @@ CREATE INDEX alerts_rule_newest ON alerts (rule_id, creation_time DESC, alert_id
 ///
 /// WAL mode lets readers (the console, `bucketwatch alerts`) run beside a writer; several
 /// processes may open the same file, their batches serialized by SQLite's write lock.
+///
+/// `record` also queues each created alert's deliveries, routed by [`Routes`] (none unless
+/// given with [`SqliteAlertStore::with_routes`]), in the batch's transaction.
 pub struct SqliteAlertStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     /// For error messages.
-    path: String,
+    pub(crate) path: String,
+    routes: Routes,
 }
 
 impl SqliteAlertStore {
@@ -139,12 +145,20 @@ impl SqliteAlertStore {
             (0, 0) => {
                 tx.execute_batch(SCHEMA)
                     .map_err(fail("creating the schema"))?;
+                tx.execute_batch(OUTBOX_SCHEMA)
+                    .map_err(fail("creating the delivery outbox"))?;
                 tx.pragma_update(None, "application_id", APPLICATION_ID)
                     .map_err(fail("writing the application id"))?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                     .map_err(fail("writing the schema version"))?;
             }
             (APPLICATION_ID, SCHEMA_VERSION) => {}
+            (APPLICATION_ID, 1) => {
+                tx.execute_batch(OUTBOX_SCHEMA)
+                    .map_err(fail("adding the delivery outbox to a version 1 store"))?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(fail("writing the schema version"))?;
+            }
             (APPLICATION_ID, found) => {
                 return Err(StoreError::SchemaVersion {
                     path,
@@ -155,7 +169,21 @@ impl SqliteAlertStore {
             (found, _) => return Err(StoreError::NotAnAlertStore { path, found }),
         }
         tx.commit().map_err(fail("committing the schema"))?;
-        Ok(SqliteAlertStore { conn, path })
+        Ok(SqliteAlertStore {
+            conn,
+            path,
+            routes: Routes::default(),
+        })
+    }
+
+    /// The store, queueing deliveries of the alerts it creates by `routes` from now on.
+    pub fn with_routes(self, routes: Routes) -> Self {
+        SqliteAlertStore { routes, ..self }
+    }
+
+    /// The file this store was opened on (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     fn sql_error<'a>(
@@ -168,7 +196,7 @@ impl SqliteAlertStore {
 
 /// Wraps a SQLite error with the store's path and what was being done; the message is only
 /// formatted when there is an error, as these wrap every statement of the hot path.
-fn sql_error<'a>(
+pub(crate) fn sql_error<'a>(
     path: &'a str,
     action: impl fmt::Display + 'a,
 ) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
@@ -204,7 +232,10 @@ impl AlertStore for SqliteAlertStore {
         for group in &grouped.groups {
             let (window, created) = apply_group(&tx, path, group, now)?;
             outcome.windows.push(window);
-            outcome.created.extend(created);
+            if let Some(alert) = created {
+                outbox::enqueue(&tx, path, &self.routes, &alert, now)?;
+                outcome.created.push(alert);
+            }
         }
         // Dropping `tx` on any error above rolls the whole batch back.
         tx.commit()
@@ -843,7 +874,7 @@ fn sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn count(n: i64) -> u64 {
+pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
