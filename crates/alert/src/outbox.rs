@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use bucketwatch_core::Timestamp;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Alert, Severity};
@@ -147,7 +147,7 @@ pub enum DeliveryState {
     Pending,
     Delivered,
     /// Given up: a permanent refusal, or the attempt or age limit. Kept for listing and
-    /// a requeue.
+    /// [`SqliteAlertStore::requeue_failed`].
     Failed,
 }
 
@@ -191,7 +191,7 @@ pub struct Delivery {
     pub next_attempt: Timestamp,
     /// Attempts ever made.
     pub attempts: u32,
-    /// Attempts made before the last requeue: the attempt limit
+    /// Attempts made before the last [`SqliteAlertStore::requeue_failed`]: the attempt limit
     /// and the backoff count from here.
     #[serde(default)]
     pub requeued_at: u32,
@@ -272,6 +272,14 @@ impl Default for DeliveryFilter {
             limit: 100,
         }
     }
+}
+
+/// What the deliverer decided for one claimed delivery after an attempt.
+#[derive(Debug, Clone)]
+pub(crate) struct Settled {
+    pub attempt: DeliveryAttempt,
+    /// For [`AttemptOutcome::Retry`]: when to try again.
+    pub next_attempt: Option<Timestamp>,
 }
 
 const DELIVERY_COLUMNS: &str = "delivery_id, alert_id, destination, state, enqueued_at,
@@ -437,4 +445,129 @@ impl SqliteAlertStore {
             .map(count)
             .map_err(sql_error(&self.path, "counting pending deliveries"))
     }
+
+    /// Makes failed deliveries pending again, due at `now`, with a fresh attempt budget and age:
+    /// the operator's way back after fixing a destination. Returns how many were requeued.
+    pub fn requeue_failed(
+        &mut self,
+        destination_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let (sql, args): (&str, Vec<rusqlite::types::Value>) = match destination_id {
+            Some(id) => (
+                "UPDATE deliveries SET state = 'pending', next_attempt = ?1, requeued_at = attempts,
+                     enqueued_at = ?1, finished_at = NULL
+                 WHERE state = 'failed' AND destination = ?2",
+                vec![now.0.into(), id.to_owned().into()],
+            ),
+            None => (
+                "UPDATE deliveries SET state = 'pending', next_attempt = ?1, requeued_at = attempts,
+                     enqueued_at = ?1, finished_at = NULL
+                 WHERE state = 'failed'",
+                vec![now.0.into()],
+            ),
+        };
+        self.conn
+            .execute(sql, rusqlite::params_from_iter(args))
+            .map_err(sql_error(&self.path, "requeueing failed deliveries"))
+    }
+
+    /// Takes up to `limit` pending deliveries due at `now`, oldest due first, and pushes their
+    /// due time to `lease_until`: a deliverer that dies mid-send leaves them to be retried
+    /// then, and a second deliverer on the same file does not take them meanwhile.
+    pub(crate) fn claim_due(
+        &mut self,
+        now: Timestamp,
+        limit_to: usize,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let path = self.path.as_str();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error(path, "starting to claim due deliveries"))?;
+        let rows = tx
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE state = 'pending' AND next_attempt <= ?1
+                 ORDER BY next_attempt, delivery_id LIMIT ?2"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(params![now.0, limit(limit_to)], read_delivery)?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(sql_error(path, "reading due deliveries"))?;
+        let claimed = rows
+            .into_iter()
+            .map(|row| delivery_from_row(path, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE deliveries SET next_attempt = ?2 WHERE delivery_id = ?1")
+                .map_err(sql_error(path, "preparing the claim"))?;
+            for delivery in &claimed {
+                stmt.execute(params![delivery.delivery_id, lease_until.0])
+                    .map_err(sql_error(
+                        path,
+                        format_args!("claiming delivery {}", delivery.delivery_id),
+                    ))?;
+            }
+        }
+        tx.commit()
+            .map_err(sql_error(path, "committing the claim"))?;
+        Ok(claimed)
+    }
+
+    /// Records attempts and their consequences, all in one transaction.
+    pub(crate) fn settle(&mut self, settled: &[Settled]) -> Result<(), StoreError> {
+        let path = self.path.as_str();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error(path, "starting to record delivery attempts"))?;
+        for s in settled {
+            settle_one(&tx, path, s)?;
+        }
+        tx.commit()
+            .map_err(sql_error(path, "committing delivery attempts"))
+    }
+}
+
+fn settle_one(tx: &Connection, path: &str, s: &Settled) -> Result<(), StoreError> {
+    let a = &s.attempt;
+    let id = a.delivery_id.as_str();
+    tx.prepare_cached(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, alert_id, destination, outcome,
+             http_status, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id,
+            a.attempt,
+            a.at.0,
+            a.alert_id,
+            a.destination_id,
+            a.outcome.as_str(),
+            a.http_status,
+            a.error,
+        ])
+    })
+    .map_err(sql_error(
+        path,
+        format_args!("logging attempt {} of delivery {id}", a.attempt),
+    ))?;
+    let (state, next, finished) = match a.outcome {
+        AttemptOutcome::Delivered => ("delivered", a.at, Some(a.at.0)),
+        AttemptOutcome::Failed => ("failed", a.at, Some(a.at.0)),
+        AttemptOutcome::Retry => ("pending", s.next_attempt.unwrap_or(a.at), None),
+    };
+    tx.prepare_cached(
+        "UPDATE deliveries SET state = ?2, next_attempt = ?3, attempts = ?4, last_error = ?5,
+             finished_at = ?6
+         WHERE delivery_id = ?1",
+    )
+    .and_then(|mut stmt| stmt.execute(params![id, state, next.0, a.attempt, a.error, finished]))
+    .map(drop)
+    .map_err(sql_error(path, format_args!("updating delivery {id}")))
 }

@@ -9,7 +9,10 @@ use super::*;
 use crate::grouping::tests::{MINUTE, error, result};
 use crate::grouping::{alert_id, dedup_key};
 use crate::model::MAX_SAMPLE_EVENTS;
-use crate::outbox::{DeliveryFilter, DeliveryState, Route, Routes, delivery_id};
+use crate::outbox::{
+    AttemptOutcome, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes, Settled,
+    delivery_id,
+};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -895,6 +898,76 @@ fn a_failed_batch_queues_nothing() {
         0,
         "A's alert was created and queued inside the transaction, then rolled back"
     );
+}
+
+#[test]
+fn claims_lease_deliveries_and_settling_logs_every_attempt() {
+    let mut store = memory().with_routes(Routes::new(vec![route("all")]));
+    store.record(&[result("A", "x")], at(0)).unwrap();
+    assert_eq!(store.claim_due(at(0), 10, at(5)).unwrap().len(), 1);
+    assert!(
+        store.claim_due(at(1), 10, at(6)).unwrap().is_empty(),
+        "claimed: not due again before the lease ends"
+    );
+    let claimed = store.claim_due(at(5), 10, at(10)).unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "a lost claim comes back when its lease ends"
+    );
+    let d = &claimed[0];
+    let attempt = |n: u32, outcome, at_: Timestamp, error: Option<&str>| DeliveryAttempt {
+        delivery_id: d.delivery_id.clone(),
+        attempt: n,
+        at: at_,
+        alert_id: d.alert_id.clone(),
+        destination_id: d.destination_id.clone(),
+        outcome,
+        http_status: Some(500),
+        error: error.map(str::to_owned),
+    };
+    store
+        .settle(&[Settled {
+            attempt: attempt(1, AttemptOutcome::Retry, at(5), Some("HTTP 500")),
+            next_attempt: Some(at(7)),
+        }])
+        .unwrap();
+    let pending = &store.list_deliveries(&DeliveryFilter::default()).unwrap()[0];
+    assert_eq!(
+        (pending.state, pending.attempts, pending.next_attempt),
+        (DeliveryState::Pending, 1, at(7))
+    );
+    assert_eq!(pending.last_error.as_deref(), Some("HTTP 500"));
+    store
+        .settle(&[Settled {
+            attempt: attempt(2, AttemptOutcome::Failed, at(7), Some("HTTP 410")),
+            next_attempt: None,
+        }])
+        .unwrap();
+    let failed = DeliveryFilter {
+        state: Some(DeliveryState::Failed),
+        ..DeliveryFilter::default()
+    };
+    let listed = store.list_deliveries(&failed).unwrap();
+    assert_eq!(listed.len(), 1, "failed deliveries are kept and listable");
+    assert_eq!(listed[0].finished_at, Some(at(7)));
+    let log = store.delivery_log(&DeliveryFilter::default()).unwrap();
+    let rows: Vec<_> = log.iter().map(|a| (a.attempt, a.outcome)).collect();
+    assert_eq!(
+        rows,
+        [(2, AttemptOutcome::Failed), (1, AttemptOutcome::Retry)],
+        "newest first"
+    );
+
+    assert_eq!(store.requeue_failed(Some("other"), at(8)).unwrap(), 0);
+    assert_eq!(store.requeue_failed(Some("all"), at(8)).unwrap(), 1);
+    let again = store.claim_due(at(8), 10, at(9)).unwrap();
+    assert_eq!(
+        (again.len(), again[0].attempts, again[0].requeued_at),
+        (1, 2, 2),
+        "attempt numbers go on; the budget starts again"
+    );
+    assert_eq!(again[0].enqueued_at, at(8));
 }
 
 #[test]
