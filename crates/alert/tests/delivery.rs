@@ -448,6 +448,61 @@ async fn pending_deliveries_survive_a_restart() {
 }
 
 #[tokio::test]
+async fn a_send_whose_outcome_was_never_recorded_is_resent_with_the_same_id() {
+    let listener = Listener::start().await;
+    listener.set_delay(Duration::from_secs(30));
+    let mut s = setup(&config(vec![webhook("soc", &listener.url())])).await;
+    s.recorder
+        .record(&[result("R", "alice", Severity::Low)], at(0))
+        .unwrap();
+    // The process "dies" once the request has reached the receiver: the round is dropped
+    // before its outcome is recorded.
+    let arrived = async {
+        while listener.received().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = s.deliverer.deliver_due(at(0)) => panic!("the receiver answers only after 30 s"),
+        () = arrived => {}
+    }
+    listener.set_delay(Duration::ZERO);
+    let pending = &s
+        .deliverer
+        .store()
+        .list_deliveries(&DeliveryFilter::default())
+        .unwrap()[0];
+    assert_eq!(
+        (pending.state, pending.attempts),
+        (DeliveryState::Pending, 0)
+    );
+    let lease_end = pending.next_attempt;
+    assert!(
+        lease_end > at(60),
+        "claimed for the request timeout and a margin"
+    );
+    let early = s
+        .deliverer
+        .deliver_due(Timestamp(lease_end.0 - 1))
+        .await
+        .unwrap();
+    assert!(
+        early.attempts.is_empty(),
+        "not sent again while the claim holds"
+    );
+
+    let report = s.deliverer.deliver_due(lease_end).await.unwrap();
+    assert_eq!(report.delivered, 1);
+    let ids: Vec<_> = listener
+        .received()
+        .iter()
+        .map(|r| r.header("x-bucketwatch-delivery").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "at least once: the receiver saw it twice");
+    assert_eq!(ids[0], ids[1], "with one delivery id to drop the repeat by");
+}
+
+#[tokio::test]
 async fn sends_in_flight_are_bounded_by_concurrency() {
     let listener = Listener::start().await;
     listener.set_delay(Duration::from_millis(50));

@@ -122,3 +122,62 @@ fn with_omitted(payload: &AlertPayload<'_>, omitted: &[&str]) -> Vec<u8> {
 pub(crate) fn alert_link(console_url: &str, alert_id: &str) -> String {
     format!("{}/alerts/{alert_id}", console_url.trim_end_matches('/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use bucketwatch_core::Timestamp;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::{AlertDetails, AlertKind, Severity};
+
+    fn alert(context_bytes: usize, sample_bytes: usize) -> Alert {
+        Alert {
+            alert_id: "a1".into(),
+            kind: AlertKind::Rule,
+            rule_id: "R".into(),
+            dedup: "d".into(),
+            title: "t".into(),
+            severity: Severity::Low,
+            context: Some(json!({"big": "c".repeat(context_bytes)})),
+            details: AlertDetails {
+                rule_version: None,
+                description: String::new(),
+                runbook: String::new(),
+                reference: String::new(),
+                tags: Vec::new(),
+                reports: BTreeMap::new(),
+                destinations: None,
+                error: None,
+            },
+            log_types: vec!["AWS.CloudTrail".into()],
+            creation_time: Timestamp(0),
+            update_time: Timestamp(0),
+            event_count: 3,
+            samples: vec![json!({"e": "s".repeat(sample_bytes)}); 2],
+        }
+    }
+
+    fn within(alert: &Alert, limit: usize) -> Value {
+        let text = AlertPayload::new(alert, "a1:x", None).to_json_within(limit);
+        serde_json::from_slice(&text).unwrap()
+    }
+
+    #[test]
+    fn an_oversized_payload_drops_samples_then_context() {
+        let small = within(&alert(10, 10), 1000);
+        assert_eq!(small["samples"].as_array().unwrap().len(), 2);
+        assert!(small.get("omitted").is_none());
+
+        let heavy_samples = within(&alert(10, 1000), 1000);
+        assert_eq!(heavy_samples["samples"], json!([]));
+        assert_eq!(heavy_samples["alertContext"]["big"], "c".repeat(10));
+        assert_eq!(heavy_samples["omitted"], json!(["samples"]));
+
+        let heavy_context = within(&alert(2000, 10), 1000);
+        assert!(heavy_context.get("alertContext").is_none());
+        assert_eq!(heavy_context["omitted"], json!(["samples", "alertContext"]));
+        assert_eq!(heavy_context["alertId"], "a1");
+        assert_eq!(heavy_context["deliveryId"], "a1:x");
+    }
+}

@@ -127,12 +127,6 @@ async fn answer(
     state: Arc<Mutex<State>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let delay = {
-        let mut s = state.lock().unwrap();
-        s.in_flight += 1;
-        s.max_in_flight = s.max_in_flight.max(s.in_flight);
-        s.delay
-    };
     let headers = request.headers().clone();
     let body = request
         .into_body()
@@ -140,17 +134,23 @@ async fn answer(
         .await
         .map(|b| b.to_bytes().to_vec())
         .unwrap_or_default();
+    // Recorded on arrival, so a request whose sender gives up before the answer still counts.
+    let (delay, (status, retry_after, text)) = {
+        let mut s = state.lock().unwrap();
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        let answer = s.plan.pop_front().unwrap_or((200, None, "ok"));
+        s.received.push(Received {
+            headers,
+            body,
+            status: answer.0,
+        });
+        (s.delay, answer)
+    };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let mut s = state.lock().unwrap();
-    s.in_flight -= 1;
-    let (status, retry_after, text) = s.plan.pop_front().unwrap_or((200, None, "ok"));
-    s.received.push(Received {
-        headers,
-        body,
-        status,
-    });
+    state.lock().unwrap().in_flight -= 1;
     let mut response = Response::builder().status(status);
     if let Some(secs) = retry_after {
         response = response.header("retry-after", secs.to_string());
