@@ -518,8 +518,13 @@ impl SqliteAlertStore {
         Ok(claimed)
     }
 
-    /// Records attempts and their consequences, all in one transaction.
-    pub(crate) fn settle(&mut self, settled: &[Settled]) -> Result<(), StoreError> {
+    /// Records attempts and their consequences, and moves `deferred` deliveries (not
+    /// attempted) to their new due time, all in one transaction.
+    pub(crate) fn settle(
+        &mut self,
+        settled: &[Settled],
+        deferred: &[(String, Timestamp)],
+    ) -> Result<(), StoreError> {
         let path = self.path.as_str();
         let tx = self
             .conn
@@ -527,6 +532,11 @@ impl SqliteAlertStore {
             .map_err(sql_error(path, "starting to record delivery attempts"))?;
         for s in settled {
             settle_one(&tx, path, s)?;
+        }
+        for (id, due) in deferred {
+            tx.prepare_cached("UPDATE deliveries SET next_attempt = ?2 WHERE delivery_id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![id, due.0]))
+                .map_err(sql_error(path, format_args!("deferring delivery {id}")))?;
         }
         tx.commit()
             .map_err(sql_error(path, "committing delivery attempts"))

@@ -397,6 +397,51 @@ async fn a_down_destination_keeps_alerts_pending_then_delivers_each_once() {
 }
 
 #[tokio::test]
+async fn a_down_destination_costs_one_attempt_per_call_and_does_not_hold_up_others() {
+    let listener = Listener::start().await;
+    let port = bucketwatch_testkit::free_port();
+    let mut config = config(vec![
+        webhook("down", &format!("http://127.0.0.1:{port}/")),
+        webhook("up", &listener.url()),
+    ]);
+    config.concurrency = 1;
+    config.batch_size = 2;
+    let mut s = setup(&config).await;
+    let batch: Vec<_> = (0..4)
+        .map(|i| result("R", &format!("user{i}"), Severity::Low))
+        .collect();
+    s.recorder.record(&batch, at(0)).unwrap();
+
+    let report = s.deliverer.deliver_due(at(0)).await.unwrap();
+    assert_eq!(
+        (report.retrying, report.deferred, report.delivered),
+        (1, 3, 4),
+        "one attempt to the down destination; its other three wait for that retry"
+    );
+    let filter = DeliveryFilter {
+        destination_id: Some("down".into()),
+        ..DeliveryFilter::default()
+    };
+    let down = s.deliverer.store().list_deliveries(&filter).unwrap();
+    let retry_at = down.iter().find(|d| d.attempts == 1).unwrap().next_attempt;
+    assert!(retry_at > at(0));
+    assert!(
+        down.iter()
+            .all(|d| d.state == DeliveryState::Pending && d.next_attempt == retry_at)
+    );
+    assert_eq!(
+        down.iter().map(|d| d.attempts).sum::<u32>(),
+        1,
+        "deferred deliveries were not attempted"
+    );
+    assert_eq!(s.deliverer.store().delivery_log(&filter).unwrap().len(), 1);
+
+    let _recovered = Listener::start_on(port).await;
+    let report = s.deliverer.deliver_due(retry_at).await.unwrap();
+    assert_eq!((report.delivered, report.deferred), (4, 0));
+}
+
+#[tokio::test]
 async fn attempt_and_age_limits_fail_a_delivery_but_keep_it() {
     let port = bucketwatch_testkit::free_port();
     let mut config = config(vec![webhook("soc", &format!("http://127.0.0.1:{port}/"))]);

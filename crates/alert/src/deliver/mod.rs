@@ -47,6 +47,11 @@ pub struct DeliveryReport {
     pub retrying: usize,
     /// Given up: refused for good, or out of attempts or time.
     pub failed: usize,
+    /// Not attempted because their destination had just failed a retryable attempt in this
+    /// call; due again when that attempt's retry is. A destination that is down or timing out
+    /// thus costs one round of attempts, not one per queued alert, and does not hold up the
+    /// others.
+    pub deferred: usize,
     /// The delivery log rows written, in the order the attempts finished.
     pub attempts: Vec<DeliveryAttempt>,
 }
@@ -142,6 +147,7 @@ impl Deliverer {
     /// outcomes. A delivery retried in this call is due after `now`, so the call ends.
     pub async fn deliver_due(&mut self, now: Timestamp) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
+        let mut down = HashMap::new();
         loop {
             let claimed = self
                 .store
@@ -150,9 +156,10 @@ impl Deliverer {
             if claimed.is_empty() {
                 break;
             }
-            let settled = self.attempt_all(claimed, now).await?;
-            self.store.settle(&settled)?;
-            for s in settled {
+            let round = self.attempt_all(claimed, now, &mut down).await?;
+            self.store.settle(&round.settled, &round.deferred)?;
+            report.deferred += round.deferred.len();
+            for s in round.settled {
                 match s.attempt.outcome {
                     AttemptOutcome::Delivered => report.delivered += 1,
                     AttemptOutcome::Retry => report.retrying += 1,
@@ -181,12 +188,16 @@ impl Deliverer {
         }
     }
 
+    /// Sends one round. `down` maps destinations that failed a retryable attempt during this
+    /// `deliver_due` call to that attempt's retry time.
     async fn attempt_all(
         &self,
         claimed: Vec<Delivery>,
         now: Timestamp,
-    ) -> Result<Vec<Settled>, StoreError> {
+        down: &mut HashMap<String, Timestamp>,
+    ) -> Result<Round, StoreError> {
         let mut settled = Vec::with_capacity(claimed.len());
+        let mut deferred = Vec::new();
         let mut alerts: HashMap<String, Option<Arc<Alert>>> = HashMap::new();
         let mut in_flight = JoinSet::new();
         let mut by_task = HashMap::new();
@@ -222,7 +233,12 @@ impl Deliverer {
                 }
             };
             while in_flight.len() >= self.concurrency {
-                settled.extend(self.join_one(&mut in_flight, &mut by_task, now).await);
+                let joined = self.join_one(&mut in_flight, &mut by_task, now).await;
+                settled.extend(note_down(down, joined));
+            }
+            if let Some(&retry_at) = down.get(&delivery.destination_id) {
+                deferred.push((delivery.delivery_id, retry_at));
+                continue;
             }
             let console_url = self.console_url.clone();
             let delivery_id = delivery.delivery_id.clone();
@@ -238,9 +254,10 @@ impl Deliverer {
             by_task.insert(task.id(), delivery);
         }
         while !in_flight.is_empty() {
-            settled.extend(self.join_one(&mut in_flight, &mut by_task, now).await);
+            let joined = self.join_one(&mut in_flight, &mut by_task, now).await;
+            settled.extend(note_down(down, joined));
         }
-        Ok(settled)
+        Ok(Round { settled, deferred })
     }
 
     async fn join_one(
@@ -316,6 +333,23 @@ impl Deliverer {
             next_attempt: next,
         }
     }
+}
+
+/// What one round decided: attempts made, and deliveries put off untried.
+struct Round {
+    settled: Vec<Settled>,
+    deferred: Vec<(String, Timestamp)>,
+}
+
+/// Remembers a destination whose attempt is to be retried, so this call stops sending to it.
+fn note_down(down: &mut HashMap<String, Timestamp>, settled: Option<Settled>) -> Option<Settled> {
+    if let Some(s) = &settled
+        && let (AttemptOutcome::Retry, Some(retry_at)) = (s.attempt.outcome, s.next_attempt)
+    {
+        down.entry(s.attempt.destination_id.clone())
+            .or_insert(retry_at);
+    }
+    settled
 }
 
 fn after(t: Timestamp, d: Duration) -> Timestamp {

@@ -927,10 +927,13 @@ fn claims_lease_deliveries_and_settling_logs_every_attempt() {
         error: error.map(str::to_owned),
     };
     store
-        .settle(&[Settled {
-            attempt: attempt(1, AttemptOutcome::Retry, at(5), Some("HTTP 500")),
-            next_attempt: Some(at(7)),
-        }])
+        .settle(
+            &[Settled {
+                attempt: attempt(1, AttemptOutcome::Retry, at(5), Some("HTTP 500")),
+                next_attempt: Some(at(7)),
+            }],
+            &[],
+        )
         .unwrap();
     let pending = &store.list_deliveries(&DeliveryFilter::default()).unwrap()[0];
     assert_eq!(
@@ -939,10 +942,13 @@ fn claims_lease_deliveries_and_settling_logs_every_attempt() {
     );
     assert_eq!(pending.last_error.as_deref(), Some("HTTP 500"));
     store
-        .settle(&[Settled {
-            attempt: attempt(2, AttemptOutcome::Failed, at(7), Some("HTTP 410")),
-            next_attempt: None,
-        }])
+        .settle(
+            &[Settled {
+                attempt: attempt(2, AttemptOutcome::Failed, at(7), Some("HTTP 410")),
+                next_attempt: None,
+            }],
+            &[],
+        )
         .unwrap();
     let failed = DeliveryFilter {
         state: Some(DeliveryState::Failed),
