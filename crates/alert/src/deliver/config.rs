@@ -339,8 +339,8 @@ pub enum ConfigError {
     BadUrl { id: String, reason: String },
     #[error("destination {id:?}: header {name:?} is not a valid HTTP header name or value")]
     BadHeader { id: String, name: String },
-    #[error("destination {id:?}: cannot build the HTTP client: {reason}")]
-    HttpClient { id: String, reason: String },
+    #[error("cannot build the HTTP client for webhook and Slack destinations: {reason}")]
+    HttpClient { reason: String },
     #[error("delivery setting `{field}` must be greater than 0")]
     Zero { field: &'static str },
     #[error("retry.max_delay_secs must be at least retry.base_delay_secs")]

@@ -57,7 +57,8 @@ pub struct DeliveryReport {
 }
 
 /// Sends queued deliveries. Give it its own store handle on the same file as the recorder's:
-/// the two connections share the file through SQLite's WAL.
+/// the two connections share the file through SQLite's WAL. Its store reads and writes are
+/// short SQLite transactions made on the calling task between rounds of sends.
 pub struct Deliverer {
     store: SqliteAlertStore,
     destinations: HashMap<String, Arc<Destination>>,
@@ -113,7 +114,6 @@ impl Deliverer {
             .user_agent(concat!("bucketwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::HttpClient {
-                id: "*".into(),
                 reason: e.without_url().to_string(),
             })?;
         let destinations = config
