@@ -33,7 +33,7 @@ def main() -> None:
         path = os.path.join(lake, *match.group(1).split("."))
         return f"delta_scan('{path}')"
 
-    rows = con.execute(re.sub(r"\{([a-z_]+\.[a-z_]+)\}", table, sql))
+    rows = con.execute(re.sub(r"\{([a-z0-9_]+\.[a-z0-9_]+)\}", table, sql))
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow([d[0] for d in rows.description])
     for row in rows.fetchall():

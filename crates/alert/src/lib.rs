@@ -1,24 +1,35 @@
-//! Alert grouping and the alert store.
+//! Alert grouping, the alert store, and alert delivery.
 //!
 //! Owns: turning detection's per-event [`RuleResult`]s (matches and rule errors) into alerts
 //! with Panther's semantics (panther-compat.md §6): groups per rule, dedup string and error
 //! flag; dedup windows fixed from their opening and measured in processing time; thresholds,
-//! including distinct-value (`unique()`) thresholds; deterministic alert ids; and the
-//! persistence of that state and of the alerts themselves ([`AlertStore`], [`AlertReader`],
-//! [`SqliteAlertStore`]).
+//! including distinct-value (`unique()`) thresholds; deterministic alert ids; the persistence
+//! of that state and of the alerts themselves ([`AlertStore`], [`AlertReader`],
+//! [`SqliteAlertStore`]); the delivery outbox filled in the same transaction ([`Routes`],
+//! [`Delivery`]); and sending it to destinations ([`Deliverer`]).
 //!
-//! Must not touch: rule evaluation (bucketwatch-detect decides matches, titles, dedup strings),
-//! the lake, or delivery to destinations; and it never reads the clock: every operation takes
-//! the processing time `now` from its caller.
+//! Must not touch: rule evaluation (bucketwatch-detect decides matches, titles, dedup strings)
+//! or the lake. Grouping and the store never read the clock: every operation takes the
+//! processing time `now` from its caller; only [`Deliverer::run`] reads it.
 
+mod deliver;
 mod grouping;
 mod model;
+mod outbox;
 mod sqlite;
 mod store;
 
+pub use deliver::{
+    ConfigError, DELIVERY_HEADER, Deliverer, DeliveryConfig, DeliveryReport, DestinationConfig,
+    DestinationKind, RetryPolicy, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature,
+};
 pub use model::{
     Alert, AlertDetails, AlertKind, AlertSummary, DEFAULT_DEDUP_PERIOD_MINUTES, MAX_SAMPLE_EVENTS,
     ParseSeverityError, ResultKind, RuleErrorInfo, RuleResult, Severity,
+};
+pub use outbox::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes,
+    delivery_id,
 };
 pub use sqlite::SqliteAlertStore;
 pub use store::{

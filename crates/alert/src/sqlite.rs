@@ -14,6 +14,7 @@ use crate::grouping::{self, Group, Step, WindowState};
 use crate::model::{
     Alert, AlertDetails, AlertKind, AlertSummary, ResultKind, RuleErrorInfo, RuleResult, Severity,
 };
+use crate::outbox::{self, OUTBOX_SCHEMA, Routes};
 use crate::store::{
     AlertFilter, AlertReader, AlertStore, RecordOutcome, StoreError, WindowOutcome, WindowStatus,
 };
@@ -22,7 +23,9 @@ use crate::store::{
 /// file is refused rather than written into.
 const APPLICATION_ID: i32 = 0x6277_616c;
 
-/// Bumped whenever the tables below change; `open` refuses versions it does not know.
+/// Bumped whenever the tables change; `open` upgrades older versions it knows and refuses
+/// newer ones. Version 2 added the delivery outbox ([`crate::outbox::OUTBOX_SCHEMA`]) and
+/// `applied_units` ([`APPLIED_UNITS_SCHEMA`]).
 const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's transaction before failing. Batches commit in
@@ -75,7 +78,11 @@ CREATE TABLE alerts (                -- windows that reached their threshold
 );
 CREATE INDEX alerts_newest ON alerts (creation_time DESC, alert_id DESC);
 CREATE INDEX alerts_rule_newest ON alerts (rule_id, creation_time DESC, alert_id DESC);
-CREATE TABLE applied_units (         -- input units already recorded: redelivery adds nothing
+";
+
+/// Input units already recorded (`record_unit`): a redelivered unit adds nothing.
+const APPLIED_UNITS_SCHEMA: &str = "
+CREATE TABLE applied_units (
     unit    TEXT PRIMARY KEY NOT NULL,
     outcome TEXT NOT NULL            -- JSON RecordOutcome, created alerts left out
 );
@@ -85,10 +92,14 @@ CREATE TABLE applied_units (         -- input units already recorded: redelivery
 ///
 /// WAL mode lets readers (the console, `bucketwatch alerts`) run beside a writer; several
 /// processes may open the same file, their batches serialized by SQLite's write lock.
+///
+/// `record` also queues each created alert's deliveries, routed by [`Routes`] (none unless
+/// given with [`SqliteAlertStore::with_routes`]), in the batch's transaction.
 pub struct SqliteAlertStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     /// For error messages.
-    path: String,
+    pub(crate) path: String,
+    routes: Routes,
 }
 
 impl SqliteAlertStore {
@@ -143,12 +154,24 @@ impl SqliteAlertStore {
             (0, 0) => {
                 tx.execute_batch(SCHEMA)
                     .map_err(fail("creating the schema"))?;
+                tx.execute_batch(OUTBOX_SCHEMA)
+                    .map_err(fail("creating the delivery outbox"))?;
+                tx.execute_batch(APPLIED_UNITS_SCHEMA)
+                    .map_err(fail("creating the applied units table"))?;
                 tx.pragma_update(None, "application_id", APPLICATION_ID)
                     .map_err(fail("writing the application id"))?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                     .map_err(fail("writing the schema version"))?;
             }
             (APPLICATION_ID, SCHEMA_VERSION) => {}
+            (APPLICATION_ID, 1) => {
+                tx.execute_batch(OUTBOX_SCHEMA)
+                    .map_err(fail("adding the delivery outbox to a version 1 store"))?;
+                tx.execute_batch(APPLIED_UNITS_SCHEMA)
+                    .map_err(fail("adding applied units to a version 1 store"))?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(fail("writing the schema version"))?;
+            }
             (APPLICATION_ID, found) => {
                 return Err(StoreError::SchemaVersion {
                     path,
@@ -159,7 +182,21 @@ impl SqliteAlertStore {
             (found, _) => return Err(StoreError::NotAnAlertStore { path, found }),
         }
         tx.commit().map_err(fail("committing the schema"))?;
-        Ok(SqliteAlertStore { conn, path })
+        Ok(SqliteAlertStore {
+            conn,
+            path,
+            routes: Routes::default(),
+        })
+    }
+
+    /// The store, queueing deliveries of the alerts it creates by `routes` from now on.
+    pub fn with_routes(self, routes: Routes) -> Self {
+        SqliteAlertStore { routes, ..self }
+    }
+
+    /// The file this store was opened on (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     fn sql_error<'a>(
@@ -172,7 +209,7 @@ impl SqliteAlertStore {
 
 /// Wraps a SQLite error with the store's path and what was being done; the message is only
 /// formatted when there is an error, as these wrap every statement of the hot path.
-fn sql_error<'a>(
+pub(crate) fn sql_error<'a>(
     path: &'a str,
     action: impl fmt::Display + 'a,
 ) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
@@ -241,7 +278,10 @@ impl SqliteAlertStore {
         for group in &grouped.groups {
             let (window, created) = apply_group(&tx, path, group, now)?;
             outcome.windows.push(window);
-            outcome.created.extend(created);
+            if let Some(alert) = created {
+                outbox::enqueue(&tx, path, &self.routes, &alert, now)?;
+                outcome.created.push(alert);
+            }
         }
         if let Some(unit) = unit {
             // Created alerts are not stored again: a replay must not announce them twice.
@@ -892,7 +932,7 @@ fn sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn count(n: i64) -> u64 {
+pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 

@@ -17,6 +17,10 @@ use crate::model::{Alert, AlertKind, AlertSummary, Severity};
 ///   store agree on them.
 /// - Times in alerts and outcomes are `now` truncated to the microsecond, the precision
 ///   Panther's alert times carry.
+/// - Every alert in [`RecordOutcome::created`] has its deliveries queued in the same
+///   transaction, routed by the store's routing table ([`Routes`](crate::Routes)): an alert that is
+///   persisted is an alert that will be delivered, even if the process dies right after `Ok`.
+///   Callers never deliver from `created` themselves; the deliverer reads the queue.
 ///
 /// # A DynamoDB implementation
 /// The grouping rules are pure functions over one record per state key, so a DynamoDB store
@@ -65,7 +69,7 @@ pub trait AlertReader {
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordOutcome {
-    /// Alerts whose threshold this batch reached: deliver these.
+    /// Alerts whose threshold this batch reached; their deliveries are already queued.
     pub created: Vec<Alert>,
     /// One entry per (rule id, dedup, is_error) group of the batch, in order of its first
     /// result.
@@ -134,7 +138,7 @@ pub struct WindowOutcome {
     pub new_events: u64,
 }
 
-mod optional_timestamp_text {
+pub(crate) mod optional_timestamp_text {
     use bucketwatch_core::Timestamp;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -9,6 +9,10 @@ use super::*;
 use crate::grouping::tests::{MINUTE, error, result};
 use crate::grouping::{alert_id, dedup_key};
 use crate::model::MAX_SAMPLE_EVENTS;
+use crate::outbox::{
+    AttemptOutcome, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes, Settled,
+    delivery_id,
+};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -592,7 +596,7 @@ fn foreign_and_newer_files_are_refused() {
             err,
             StoreError::SchemaVersion {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
@@ -788,4 +792,249 @@ fn a_failed_unit_is_not_marked_applied() {
     assert_eq!(count_rows(&store, "applied_units"), 0);
     let out = store.record_unit("u", &[result("A", "x")], at(1)).unwrap();
     assert_eq!(out.created.len(), 1);
+// The delivery outbox: routing, the enqueue inside `record`'s transaction, claims, the log.
+
+fn route(id: &str) -> Route {
+    Route {
+        destination_id: id.into(),
+        min_severity: None,
+        log_types: Vec::new(),
+        rule_ids: Vec::new(),
+    }
+}
+
+/// `high` takes High and above, `ct` CloudTrail alerts, `x` rule X's, `all` everything.
+fn routes() -> Routes {
+    Routes::new(vec![
+        Route {
+            min_severity: Some(Severity::High),
+            ..route("high")
+        },
+        Route {
+            log_types: vec!["AWS.CloudTrail".into()],
+            ..route("ct")
+        },
+        Route {
+            rule_ids: vec!["X".into()],
+            ..route("x")
+        },
+        route("all"),
+    ])
+}
+
+fn routed_alert(severity: Severity, log_type: &str, destinations: Option<&[&str]>) -> Alert {
+    let mut store = memory();
+    let result = RuleResult {
+        severity,
+        log_type: log_type.into(),
+        destinations: destinations.map(|d| d.iter().map(|s| s.to_string()).collect()),
+        ..result("R", "x")
+    };
+    store.record(&[result], at(0)).unwrap().created.remove(0)
+}
+
+#[test]
+fn routing_follows_the_rules_destinations_then_the_filters() {
+    let routes = routes();
+    let to = |alert: &Alert| routes.destinations_for(alert).join(",");
+    assert_eq!(
+        to(&routed_alert(Severity::Medium, "AWS.CloudTrail", None)),
+        "ct,all"
+    );
+    assert_eq!(
+        to(&routed_alert(
+            Severity::Critical,
+            "AWS.S3ServerAccess",
+            None
+        )),
+        "high,all"
+    );
+    assert_eq!(
+        to(&routed_alert(
+            Severity::Info,
+            "AWS.CloudTrail",
+            Some(&[][..])
+        )),
+        "",
+        "an empty destinations() sends nowhere"
+    );
+    assert_eq!(
+        to(&routed_alert(
+            Severity::Info,
+            "AWS.CloudTrail",
+            Some(&["x", "high", "x"][..])
+        )),
+        "x,high",
+        "named destinations take the alert whatever their filters, each once"
+    );
+    assert_eq!(
+        to(&routed_alert(
+            Severity::Info,
+            "AWS.CloudTrail",
+            Some(&["x", "pagerduty"][..])
+        )),
+        "ct,all",
+        "one unknown name: destinations() is ignored, as in Panther"
+    );
+    assert_eq!(
+        Routes::default()
+            .destinations_for(&routed_alert(Severity::Critical, "AWS.CloudTrail", None))
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn record_queues_each_created_alert_for_its_destinations() {
+    let mut store = memory().with_routes(routes());
+    let out = store
+        .record(&[result("X", "a"), thresholded("Y", "b", 2)], at(0))
+        .unwrap();
+    assert_eq!(out.created.len(), 1, "Y is below its threshold");
+    let id = &out.created[0].alert_id;
+    let queued = store.list_deliveries(&DeliveryFilter::default()).unwrap();
+    let pairs: Vec<_> = queued
+        .iter()
+        .map(|d| (d.destination_id.as_str(), d.state, d.attempts))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("all", DeliveryState::Pending, 0),
+            ("ct", DeliveryState::Pending, 0),
+            ("x", DeliveryState::Pending, 0)
+        ]
+    );
+    assert!(queued.iter().all(|d| d.alert_id == *id
+        && d.delivery_id == delivery_id(id, &d.destination_id)
+        && d.enqueued_at == at(0)
+        && d.next_attempt == at(0)));
+    // Updating an alert delivers nothing new; the next window's alert is queued again.
+    store.record(&[result("X", "a")], at(10)).unwrap();
+    assert_eq!(store.pending_deliveries().unwrap(), 3);
+    store.record(&[result("X", "a")], at(61)).unwrap();
+    assert_eq!(store.pending_deliveries().unwrap(), 6);
+}
+
+#[test]
+fn a_failed_batch_queues_nothing() {
+    let mut store = memory().with_routes(routes());
+    let blocker = alert_id("B", 1, "y");
+    store
+        .conn
+        .execute(
+            "INSERT INTO alerts VALUES (?1, 'B', 0, 0, 1, '[]')",
+            [&blocker],
+        )
+        .unwrap();
+    store
+        .record(&[result("A", "x"), result("B", "y")], at(0))
+        .unwrap_err();
+    assert_eq!(
+        count_rows(&store, "deliveries"),
+        0,
+        "A's alert was created and queued inside the transaction, then rolled back"
+    );
+}
+
+#[test]
+fn claims_lease_deliveries_and_settling_logs_every_attempt() {
+    let mut store = memory().with_routes(Routes::new(vec![route("all")]));
+    store.record(&[result("A", "x")], at(0)).unwrap();
+    assert_eq!(store.claim_due(at(0), 10, at(5)).unwrap().len(), 1);
+    assert!(
+        store.claim_due(at(1), 10, at(6)).unwrap().is_empty(),
+        "claimed: not due again before the lease ends"
+    );
+    let claimed = store.claim_due(at(5), 10, at(10)).unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "a lost claim comes back when its lease ends"
+    );
+    let d = &claimed[0];
+    let attempt = |n: u32, outcome, at_: Timestamp, error: Option<&str>| DeliveryAttempt {
+        delivery_id: d.delivery_id.clone(),
+        attempt: n,
+        at: at_,
+        alert_id: d.alert_id.clone(),
+        destination_id: d.destination_id.clone(),
+        outcome,
+        http_status: Some(500),
+        error: error.map(str::to_owned),
+    };
+    store
+        .settle(
+            &[Settled {
+                attempt: attempt(1, AttemptOutcome::Retry, at(5), Some("HTTP 500")),
+                next_attempt: Some(at(7)),
+            }],
+            &[],
+        )
+        .unwrap();
+    let pending = &store.list_deliveries(&DeliveryFilter::default()).unwrap()[0];
+    assert_eq!(
+        (pending.state, pending.attempts, pending.next_attempt),
+        (DeliveryState::Pending, 1, at(7))
+    );
+    assert_eq!(pending.last_error.as_deref(), Some("HTTP 500"));
+    store
+        .settle(
+            &[Settled {
+                attempt: attempt(2, AttemptOutcome::Failed, at(7), Some("HTTP 410")),
+                next_attempt: None,
+            }],
+            &[],
+        )
+        .unwrap();
+    let failed = DeliveryFilter {
+        state: Some(DeliveryState::Failed),
+        ..DeliveryFilter::default()
+    };
+    let listed = store.list_deliveries(&failed).unwrap();
+    assert_eq!(listed.len(), 1, "failed deliveries are kept and listable");
+    assert_eq!(listed[0].finished_at, Some(at(7)));
+    let log = store.delivery_log(&DeliveryFilter::default()).unwrap();
+    let rows: Vec<_> = log.iter().map(|a| (a.attempt, a.outcome)).collect();
+    assert_eq!(
+        rows,
+        [(2, AttemptOutcome::Failed), (1, AttemptOutcome::Retry)],
+        "newest first"
+    );
+
+    assert_eq!(store.requeue_failed(Some("other"), at(8)).unwrap(), 0);
+    assert_eq!(store.requeue_failed(Some("all"), at(8)).unwrap(), 1);
+    let again = store.claim_due(at(8), 10, at(9)).unwrap();
+    assert_eq!(
+        (again.len(), again[0].attempts, again[0].requeued_at),
+        (1, 2, 2),
+        "attempt numbers go on; the budget starts again"
+    );
+    assert_eq!(again[0].enqueued_at, at(8));
+}
+
+#[test]
+fn a_version_1_store_gains_the_outbox_and_keeps_its_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute("INSERT INTO alerts VALUES ('old', 'A', 0, 0, 1, '[]')", [])
+            .unwrap();
+    }
+    let mut store = SqliteAlertStore::open(&path)
+        .unwrap()
+        .with_routes(Routes::new(vec![route("all")]));
+    assert_eq!(count_rows(&store, "alerts"), 1);
+    let version: i64 = store
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    store.record(&[result("B", "y")], at(0)).unwrap();
+    assert_eq!(store.pending_deliveries().unwrap(), 1);
 }
