@@ -121,10 +121,6 @@ where
     if (code.starts_with("NoSuch") && code != "NoSuchBucket") || code.contains("NotFound") {
         return Fetched::Absent;
     }
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
     Fetched::Unknown(ApiFailure {
         api: api.into(),
         code: if code.is_empty() {
@@ -132,8 +128,61 @@ where
         } else {
             code
         },
-        message,
+        message: concise(&err),
     })
+}
+
+/// The error's own message, or its chain of causes without the raw response dump, cut short.
+fn concise<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(m) = err.message() {
+        return m.to_string();
+    }
+    let mut parts = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    let mut text = parts.join(": ");
+    if text.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The three APIs that say "not configured" with an empty body (GetBucketVersioning, Logging,
+/// NotificationConfiguration). Emulators send an empty element under another root name
+/// (`<GetBucketVersioningResponse/>`), which the SDK refuses to parse: a 200 whose body is one
+/// empty element is that same empty answer.
+fn empty_body<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+    let SdkError::ServiceError(e) = err else {
+        return false;
+    };
+    let raw = e.raw();
+    if raw.status().as_u16() != 200 {
+        return false;
+    }
+    let Some(bytes) = raw.body().bytes() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut body = text.trim();
+    if body.starts_with("<?xml") {
+        body = body
+            .split_once("?>")
+            .map(|(_, rest)| rest.trim())
+            .unwrap_or("");
+    }
+    body.starts_with('<') && body.ends_with("/>") && body.matches('<').count() == 1
 }
 
 fn time(t: Option<&DateTime>) -> Value {
@@ -436,6 +485,7 @@ async fn bucket_raw(
                     })),
                     None => Fetched::Absent,
                 },
+                Err(e) if empty_body(&e) => Fetched::Absent,
                 Err(e) => classify("GetBucketLogging", e),
             }
         },
@@ -446,6 +496,7 @@ async fn bucket_raw(
                     "Status": o.status().map(|s| s.as_str()),
                     "MFADelete": o.mfa_delete().map(|s| s.as_str()),
                 })),
+                Err(e) if empty_body(&e) => Fetched::Absent,
                 Err(e) => classify("GetBucketVersioning", e),
             }
         },
@@ -563,6 +614,7 @@ async fn bucket_raw(
                         }))
                     }
                 }
+                Err(e) if empty_body(&e) => Fetched::Absent,
                 Err(e) => classify("GetBucketNotificationConfiguration", e),
             }
         },
@@ -703,6 +755,7 @@ async fn account_raw(
         Err(e) => classify("s3control GetPublicAccessBlock", e),
     };
     AccountRaw {
+        endpoint: clients.config.endpoint_url().map(str::to_string),
         account_id: account_id.to_string(),
         partition: partition.to_string(),
         region: home.to_string(),

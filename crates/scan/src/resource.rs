@@ -89,6 +89,9 @@ pub struct BucketRaw {
 /// The account-level answers: its public access block and its CloudTrail trails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountRaw {
+    /// The custom endpoint scanned (an emulator such as moto), `None` for AWS itself.
+    #[serde(default)]
+    pub endpoint: Option<String>,
     pub account_id: String,
     pub partition: String,
     pub region: String,
@@ -176,7 +179,7 @@ pub fn bucket_resource(raw: &BucketRaw, account: &AccountRaw) -> Value {
         "NotificationConfiguration": raw.notifications.value(),
         "WebsiteConfiguration": raw.website.value(),
         "CorsRules": raw.cors.get("CORSRules"),
-        "bucketwatch": {"Unknown": unknown},
+        "bucketwatch": {"Unknown": unknown, "Endpoint": account.endpoint},
     });
     annotate_bucket(&mut resource);
     resource
@@ -312,7 +315,13 @@ pub fn annotate_bucket(resource: &mut Value) {
             _ => Value::Null,
         },
     );
-    // AWS's own verdict (GetBucketPolicyStatus, Zelkova) is authoritative: record a disagreement.
+    // AWS's own verdict (GetBucketPolicyStatus, Zelkova) is authoritative: a disagreement is
+    // recorded, and AWS's answer replaces ours. An emulator's answer is not AWS's (moto calls any
+    // statement with a Condition non-public and ignores Deny), so there ours stands.
+    let endpoint = resource
+        .pointer("/bucketwatch/Endpoint")
+        .cloned()
+        .unwrap_or(Value::Null);
     if let (Some(aws), Some(ours)) = (
         resource
             .pointer("/PolicyStatus/IsPublic")
@@ -320,12 +329,20 @@ pub fn annotate_bucket(resource: &mut Value) {
         out.get("PolicyPublic").and_then(Value::as_bool),
     ) && aws != ours
     {
-        policy_reasons.push(format!(
-            "AWS's GetBucketPolicyStatus says IsPublic={aws}, bucketwatch says {ours}: AWS's verdict wins"
-        ));
-        out.insert("PolicyPublic".into(), json!(aws));
         out.insert("PolicyStatusDisagreement".into(), json!(true));
+        if endpoint.is_null() {
+            policy_reasons.push(format!(
+                "GetBucketPolicyStatus says IsPublic={aws}, bucketwatch's analysis {ours}: AWS's verdict wins"
+            ));
+            out.insert("PolicyPublic".into(), json!(aws));
+        } else {
+            policy_reasons.push(format!(
+                "the endpoint's GetBucketPolicyStatus says IsPublic={aws}, bucketwatch's analysis \
+                 {ours}: an emulator's verdict is not AWS's, bucketwatch's stands"
+            ));
+        }
     }
+    out.insert("Endpoint".into(), endpoint);
     out.insert("PolicyPublicReasons".into(), json!(policy_reasons));
 
     // ACL verdicts.

@@ -13,6 +13,7 @@ fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
 
 fn account() -> AccountRaw {
     AccountRaw {
+        endpoint: None,
         account_id: "123456789012".into(),
         partition: "aws".into(),
         region: "us-east-1".into(),
@@ -176,6 +177,24 @@ fn bucket_owner_enforced_disables_acls() {
     );
     assert_eq!(v["PublicRead"], false);
     assert_eq!(v["AclPublicRead"], true);
+}
+
+#[test]
+fn aws_policy_status_wins_over_the_analysis_but_an_emulators_does_not() {
+    let mut raw: BucketRaw = fixture("bucket-recorded-aws.json");
+    raw.policy_status = Fetched::Present(json!({"IsPublic": true}));
+    let r = bucket_resource(&raw, &account());
+    assert_eq!(r["bucketwatch"]["PolicyPublic"], true);
+    assert_eq!(r["bucketwatch"]["PolicyStatusDisagreement"], true);
+    let mut emulated = account();
+    emulated.endpoint = Some("http://127.0.0.1:5000".into());
+    let r = bucket_resource(&raw, &emulated);
+    assert_eq!(r["bucketwatch"]["PolicyPublic"], false);
+    assert!(
+        r["bucketwatch"]["PolicyPublicReasons"]
+            .to_string()
+            .contains("bucketwatch's stands")
+    );
 }
 
 #[test]
