@@ -159,30 +159,47 @@ where
     text
 }
 
-/// The three APIs that say "not configured" with an empty body (GetBucketVersioning, Logging,
-/// NotificationConfiguration). Emulators send an empty element under another root name
-/// (`<GetBucketVersioningResponse/>`), which the SDK refuses to parse: a 200 whose body is one
-/// empty element is that same empty answer.
-fn empty_body<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+/// The body of a 200 answer the SDK refused to parse. Emulators wrap some answers in another
+/// root element than AWS (moto: `<GetBucketVersioningResponse>` for `<VersioningConfiguration>`).
+fn refused_body<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<String> {
     let SdkError::ServiceError(e) = err else {
-        return false;
+        return None;
     };
     let raw = e.raw();
     if raw.status().as_u16() != 200 {
-        return false;
+        return None;
     }
-    let Some(bytes) = raw.body().bytes() else {
-        return false;
+    let text = String::from_utf8_lossy(raw.body().bytes()?).to_string();
+    let body = match text.trim().split_once("?>") {
+        Some((decl, rest)) if decl.starts_with("<?xml") => rest.trim().to_string(),
+        _ => text.trim().to_string(),
     };
-    let text = String::from_utf8_lossy(bytes);
-    let mut body = text.trim();
-    if body.starts_with("<?xml") {
-        body = body
-            .split_once("?>")
-            .map(|(_, rest)| rest.trim())
-            .unwrap_or("");
-    }
-    body.starts_with('<') && body.ends_with("/>") && body.matches('<').count() == 1
+    Some(body)
+}
+
+/// Whether a refused body is one empty element: the empty answer by which GetBucketVersioning,
+/// GetBucketLogging and GetBucketNotificationConfiguration say "not configured".
+fn empty_body<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+    refused_body(err)
+        .is_some_and(|b| b.starts_with('<') && b.ends_with("/>") && b.matches('<').count() == 1)
+}
+
+/// The text of the first `<tag>` element of a small XML answer.
+fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = body[start..].find(&format!("</{tag}>"))?;
+    Some(&body[start..start + len])
+}
+
+/// GetBucketVersioning read from a body under another root element (the fields are the same).
+fn versioning_from_body<E>(
+    err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Option<Fetched> {
+    let body = refused_body(err)?;
+    let status = xml_text(&body, "Status");
+    let mfa = xml_text(&body, "MfaDelete");
+    (status.is_some() || mfa.is_some())
+        .then(|| Fetched::Present(json!({"Status": status, "MFADelete": mfa})))
 }
 
 fn time(t: Option<&DateTime>) -> Value {
@@ -497,7 +514,9 @@ async fn bucket_raw(
                     "MFADelete": o.mfa_delete().map(|s| s.as_str()),
                 })),
                 Err(e) if empty_body(&e) => Fetched::Absent,
-                Err(e) => classify("GetBucketVersioning", e),
+                Err(e) => {
+                    versioning_from_body(&e).unwrap_or_else(|| classify("GetBucketVersioning", e))
+                }
             }
         },
         async {
@@ -858,5 +877,26 @@ fn failure_text(f: Fetched) -> String {
     match f {
         Fetched::Unknown(e) => e.to_string(),
         _ => "not found".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_constraints_map_to_regions() {
+        assert_eq!(location_region(None), "us-east-1");
+        assert_eq!(location_region(Some("")), "us-east-1");
+        assert_eq!(location_region(Some("EU")), "eu-west-1");
+        assert_eq!(location_region(Some("ap-south-1")), "ap-south-1");
+    }
+
+    #[test]
+    fn xml_text_reads_the_first_element() {
+        let body = r#"<GetBucketVersioningResponse xmlns="x"><Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></GetBucketVersioningResponse>"#;
+        assert_eq!(xml_text(body, "Status"), Some("Enabled"));
+        assert_eq!(xml_text(body, "MfaDelete"), Some("Disabled"));
+        assert_eq!(xml_text(body, "Other"), None);
     }
 }
