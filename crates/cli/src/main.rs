@@ -10,6 +10,8 @@ use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions
 use bucketwatch_pipeline::{DetectJob, Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
 
+mod scan;
+
 #[derive(Parser)]
 #[command(
     name = "bucketwatch",
@@ -89,6 +91,8 @@ Example:
 
     /// Show how bucketwatch is set up on this machine (embedded Python, paths).
     Doctor,
+
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Args)]
@@ -162,6 +166,7 @@ fn main() -> ExitCode {
         Command::Test(args) => Ok(test(args)),
         Command::Detect(args) => detect(args),
         Command::Doctor => Ok(doctor()),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
