@@ -239,3 +239,46 @@ pub fn evaluate(
         problems,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settings_read_scan_table_and_match_suppressions_by_name_or_arn() {
+        let path =
+            std::env::temp_dir().join(format!("bw-scan-settings-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "approved_cidrs = []\n[scan]\ndisabled_policies = [\"A\"]\n[scan.suppressions]\n\"P\" = [\"logs-*\"]\n\"*\" = [\"arn:aws:s3:::sandbox-?\"]\n",
+        )
+        .unwrap();
+        let s = ScanSettings::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(s.disabled_policies, vec!["A"]);
+        let bucket =
+            |name: &str| json!({"Name": name, "ResourceId": format!("arn:aws:s3:::{name}")});
+        assert!(s.suppressed("P", &bucket("logs-prod")));
+        assert!(!s.suppressed("Q", &bucket("logs-prod")));
+        assert!(s.suppressed("Q", &bucket("sandbox-1")));
+        assert!(!s.suppressed("Q", &bucket("sandbox-12")));
+    }
+
+    #[test]
+    fn settings_errors_name_the_file() {
+        assert_eq!(
+            ScanSettings::load(Path::new("/nonexistent/bucketwatch_settings.toml")).unwrap(),
+            ScanSettings::default()
+        );
+        let path = std::env::temp_dir().join(format!("bw-scan-bad-{}.toml", std::process::id()));
+        std::fs::write(&path, "[scan]\ndisabled = 1\n").unwrap();
+        let err = ScanSettings::load(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            err.contains("bw-scan-bad") && err.contains("disabled"),
+            "{err}"
+        );
+    }
+}
