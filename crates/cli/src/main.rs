@@ -12,6 +12,8 @@ use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions
 use bucketwatch_pipeline::{DetectJob, Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
 
+mod scan;
+
 #[derive(Parser)]
 #[command(
     name = "bucketwatch",
@@ -146,6 +148,8 @@ Examples:
 
     /// Show how bucketwatch is set up on this machine (embedded Python, paths).
     Doctor,
+
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Args)]
@@ -222,6 +226,7 @@ fn main() -> ExitCode {
         Command::Query(args) => lake::query(args),
         Command::Lake(command) => lake::lake(command),
         Command::Doctor => Ok(doctor()),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

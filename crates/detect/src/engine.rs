@@ -501,6 +501,43 @@ impl EngineRule {
     }
 }
 
+/// A policy's verdict on one resource: compliant or not, with the optional functions' outputs
+/// (`title`, `description`, ...) when it is not.
+#[derive(Debug, Clone)]
+pub struct PolicyOutcome {
+    pub compliant: bool,
+    pub outputs: RuleFunctionsOutput,
+}
+
+impl Engine {
+    /// Runs `policy(resource)` on a plain-dict copy of the resource, as panther-analysis does;
+    /// on a failure the optional functions run too. An exception or a non-bool result is `Err`.
+    pub fn run_policy(
+        &self,
+        policy: &EnginePolicy,
+        resource: &Value,
+    ) -> Result<PolicyOutcome, PyCallError> {
+        let Some(rt) = &self.runtime else {
+            return Err(PyCallError {
+                type_name: "RuntimeError".into(),
+                message: "no Python interpreter: see the content problems".into(),
+                location: None,
+            });
+        };
+        Python::attach(|py| {
+            let arg = crate::python::event::value_to_mutable(py, resource)
+                .map_err(|e| PyCallError::from_err(py, &e))?;
+            let compliant = policy.python.run_main(rt, py, &arg)?;
+            let outputs = if compliant {
+                RuleFunctionsOutput::default()
+            } else {
+                policy.python.run_optional(rt, py, &arg)
+            };
+            Ok(PolicyOutcome { compliant, outputs })
+        })
+    }
+}
+
 impl EnginePolicy {
     pub(crate) fn python(&self) -> &PythonDetection {
         &self.python
