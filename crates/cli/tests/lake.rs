@@ -322,8 +322,12 @@ fn an_ingest_killed_at_random_moments_ends_with_every_record_once() {
             let delay = Duration::from_millis(200 + rng.below(2500));
             std::thread::sleep(delay);
             match child.try_wait().unwrap() {
+                // 1 when this run read the unparseable object, 0 when an earlier run did.
                 Some(status) => {
-                    assert_eq!(status.code(), Some(1), "round {round}");
+                    assert!(
+                        matches!(status.code(), Some(0 | 1)),
+                        "round {round}: {status}"
+                    );
                     break;
                 }
                 None if kills < 3 => {
@@ -332,7 +336,11 @@ fn an_ingest_killed_at_random_moments_ends_with_every_record_once() {
                     kills += 1;
                 }
                 None => {
-                    assert_eq!(child.wait().unwrap().code(), Some(1), "round {round}");
+                    let status = child.wait().unwrap();
+                    assert!(
+                        matches!(status.code(), Some(0 | 1)),
+                        "round {round}: {status}"
+                    );
                     break;
                 }
             }

@@ -792,6 +792,8 @@ fn a_failed_unit_is_not_marked_applied() {
     assert_eq!(count_rows(&store, "applied_units"), 0);
     let out = store.record_unit("u", &[result("A", "x")], at(1)).unwrap();
     assert_eq!(out.created.len(), 1);
+}
+
 // The delivery outbox: routing, the enqueue inside `record`'s transaction, claims, the log.
 
 fn route(id: &str) -> Route {
