@@ -268,7 +268,7 @@ impl SqliteAlertStore {
                 .optional()
                 .map_err(sql_error(path, "looking up an applied unit"))?;
             if let Some(text) = applied {
-                return decode(path, &format!("applied unit {unit}"), &text);
+                return decode(path, format!("applied unit {unit}"), &text);
             }
         }
         let mut outcome = RecordOutcome {
