@@ -32,8 +32,9 @@ pub enum LakeError {
     Delta {
         table: String,
         action: &'static str,
+        // Boxed: DeltaTableError is large and this error travels through every lake call.
         #[source]
-        source: deltalake::DeltaTableError,
+        source: Box<deltalake::DeltaTableError>,
     },
     #[error("building rows for table {table}: {source}")]
     Arrow {
@@ -52,7 +53,7 @@ impl LakeError {
         LakeError::Delta {
             table: table.to_string(),
             action,
-            source,
+            source: Box::new(source),
         }
     }
 }
