@@ -117,7 +117,7 @@ impl Lake {
                 .map_err(|e| LakeError::Delta {
                     table: table.table_url().to_string(),
                     action: "reading the commit history",
-                    source: e,
+                    source: Box::new(e),
                 })?;
         for info in infos {
             if let Some(Value::Array(list)) = info.info.get(UNITS_KEY) {
