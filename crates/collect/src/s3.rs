@@ -7,6 +7,7 @@
 //! as a moto server. Must not decompress or parse: callers wrap the stream with
 //! [`decoded_reader`](crate::decoded_reader).
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -25,6 +26,17 @@ pub enum S3Error {
     #[error("s3://{bucket}: cannot set up the S3 client: {source}")]
     Client {
         bucket: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("s3://{bucket}/{key} does not exist (deleted since it was announced?)")]
+    NotFound { bucket: String, key: String },
+    #[error(
+        "reading the metadata of s3://{bucket}/{key} failed: {source}; check the region and credentials"
+    )]
+    Head {
+        bucket: String,
+        key: String,
         #[source]
         source: object_store::Error,
     },
@@ -103,20 +115,10 @@ impl S3Prefix {
                 url: url.to_string(),
             });
         }
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        for (key, value) in endpoint_options() {
-            if let Ok(key) = key.to_ascii_lowercase().parse() {
-                builder = builder.with_config(key, value);
-            }
-        }
-        let store = builder.build().map_err(|source| S3Error::Client {
-            bucket: bucket.to_string(),
-            source,
-        })?;
         Ok(S3Prefix {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
-            store: Arc::new(store),
+            store: bucket_store(bucket)?,
         })
     }
 
@@ -153,6 +155,61 @@ impl S3Prefix {
             .collect();
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
+    }
+}
+
+fn bucket_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, S3Error> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    for (key, value) in endpoint_options() {
+        if let Ok(key) = key.to_ascii_lowercase().parse() {
+            builder = builder.with_config(key, value);
+        }
+    }
+    let store = builder.build().map_err(|source| S3Error::Client {
+        bucket: bucket.to_string(),
+        source,
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// S3 clients by bucket, for objects named one at a time (by notifications).
+#[derive(Default)]
+pub struct S3Buckets {
+    stores: HashMap<String, Arc<dyn ObjectStore>>,
+}
+
+impl S3Buckets {
+    /// The object's current size and ETag: what identifies this version of it.
+    pub async fn head(&mut self, bucket: &str, key: &str) -> Result<S3Object, S3Error> {
+        let store = match self.stores.get(bucket) {
+            Some(store) => Arc::clone(store),
+            None => {
+                let store = bucket_store(bucket)?;
+                self.stores.insert(bucket.to_string(), Arc::clone(&store));
+                store
+            }
+        };
+        let meta = store
+            .head(&Path::from(key))
+            .await
+            .map_err(|source| match source {
+                object_store::Error::NotFound { .. } => S3Error::NotFound {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                },
+                source => S3Error::Head {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    source,
+                },
+            })?;
+        Ok(S3Object {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size: meta.size,
+            etag: meta.e_tag,
+            store,
+        })
     }
 }
 
