@@ -72,9 +72,9 @@ else
     rm -rf "$DATA"
     mkdir -p "$DATA"
     day_file=$DATA/day.log
-    # ~300 bytes a line: generate generously, then keep exactly per_day lines.
+    # Lines average about 610 bytes: generate generously, then keep exactly per_day lines.
     log "generating one day of $per_day access-log lines"
-    "$BW_GEN" sal --bytes $((per_day * 400)) --out "$day_file.all" --seed 7 2>/dev/null
+    "$BW_GEN" sal --bytes $((per_day * 800)) --out "$day_file.all" --seed 7 2>/dev/null
     head -n "$per_day" "$day_file.all" >"$day_file"
     rm -f "$day_file.all"
     [[ $(wc -l <"$day_file") -eq $per_day ]] || die "bw-gen wrote fewer than $per_day lines"

@@ -116,13 +116,12 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
     for problem in engine.problems() {
         eprintln!("bucketwatch ingest: warning: {problem}");
     }
-    let mut job = IngestJob::new(sources);
-    job.log_type = args.log_type;
-    job.source = SourceInfo::new(args.source_id, args.source_label, None);
+    let info = SourceInfo::new(args.source_id, args.source_label, None);
+    let mut job = IngestJob::new(sources, args.log_type, &info);
     job.commit_rows = args.commit_rows.max(1);
 
     let bar = if io::stderr().is_terminal() {
-        let bar = ProgressBar::new(job.sources.len() as u64);
+        let bar = ProgressBar::new(job.items.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} objects  {msg}  {elapsed}")
                 .expect("a valid template"),

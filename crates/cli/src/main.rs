@@ -2,6 +2,7 @@
 //! `bucketwatch-pipeline`.
 
 mod lake;
+mod run;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -115,6 +116,50 @@ Examples:
     )]
     Ingest(lake::IngestArgs),
 
+    /// Run the always-on service: watch queues, buckets and folders; detect; alert.
+    #[command(
+        long_about = "Run the always-on service: watch queues, buckets and folders; detect; alert.
+
+Reads the configuration file (default ./bucketwatch.toml) and runs its sources until SIGTERM or \
+Ctrl-C. Each source's objects are parsed, run through the rules, written to the lake and their \
+alerts persisted and delivered to the configured destinations, exactly as `bucketwatch ingest` \
+does, with the same exactly-once guarantee.
+
+Sources ([[sources]], each with an id, an optional label and optional prefixes):
+  kind = \"sqs\"        queue_url: S3 notifications in any shape (S3 events, SNS envelopes raw or
+                       not, EventBridge Object Created, CloudTrail's notification). A message is
+                       deleted only after its objects are committed; visibility is extended while
+                       they are read; a message that keeps failing is left for the queue's
+                       dead-letter queue (set a redrive policy).
+  kind = \"s3\"         url = \"s3://bucket/prefix\", listed every poll_interval_secs.
+  kind = \"directory\"  path: a folder; new files are read once they stop changing.
+  kind = \"stdin\"      standard input, read to its end.
+prefixes = { \"bucket/prefix\" = \"AWS.CloudTrail\", ... } picks the log type by location (the longest \
+prefix wins; \"auto\" classifies each record); with prefixes, objects matching none are skipped.
+
+Destinations: [[delivery.destinations]] with kind webhook, slack, sns, file or stdout (see \
+docs/configuration.md). Metrics: Prometheus text at http://127.0.0.1:9109/metrics ([metrics] \
+listen). Upkeep: scheduled queries every minute, compaction hourly, expiry daily when \
+[maintenance] retention_days is set. Logs go to stderr; RUST_LOG=debug shows more.
+
+Example bucketwatch.toml:
+  [[sources]]
+  id = \"prod\"
+  kind = \"sqs\"
+  queue_url = \"https://sqs.us-east-1.amazonaws.com/111122223333/bucketwatch\"
+  prefixes = { \"prod-logs/\" = \"AWS.S3ServerAccess\", \"prod-trail/AWSLogs/\" = \"AWS.CloudTrail\" }
+
+  [[delivery.destinations]]
+  id = \"soc\"
+  kind = \"webhook\"
+  url = \"https://hooks.example.com/bucketwatch\"
+  secret_env = \"BUCKETWATCH_WEBHOOK_SECRET\"
+
+Exit status: 0 after a clean stop, 2 when the configuration, the content, the lake or the alert \
+store cannot be used."
+    )]
+    Run(run::RunArgs),
+
     /// Run a read-only SQL query over the lake.
     #[command(long_about = "Run a read-only SQL query over the lake.
 
@@ -227,6 +272,7 @@ fn main() -> ExitCode {
         Command::Lake(command) => lake::lake(command),
         Command::Doctor => Ok(doctor()),
         Command::Scan(args) => scan::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -50,6 +50,13 @@ impl Counts {
         Counts { by_type }
     }
 
+    /// Adds every count of `other`.
+    pub fn add_all(&mut self, other: &Counts) {
+        for (a, b) in self.by_type.iter_mut().zip(other.by_type) {
+            *a += b;
+        }
+    }
+
     /// Non-zero counts, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (LogType, u64)> + '_ {
         LogType::ALL

@@ -129,12 +129,20 @@ impl Source {
     }
 }
 
+/// One object to ingest and where its records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestItem {
+    pub source: Source,
+    /// Parse every record as this log type; `None` classifies each record.
+    pub log_type: Option<LogType>,
+    /// `p_source_id` and `p_source_label`; `p_source_object` is set per object.
+    pub info: SourceInfo,
+}
+
 /// What to ingest and how.
 #[derive(Debug, Clone)]
 pub struct IngestJob {
-    pub sources: Vec<Source>,
-    pub log_type: Option<LogType>,
-    pub source: SourceInfo,
+    pub items: Vec<IngestItem>,
     pub chunk_records: u64,
     pub commit_rows: usize,
 }
@@ -160,8 +168,25 @@ pub struct IngestReport {
     pub rows: BTreeMap<TableId, u64>,
     /// Rows of units a table had committed before (a run after a crash).
     pub replayed_rows: u64,
-    pub input_errors: Vec<String>,
+    /// Items that could not be read; every other item is in the lake.
+    pub input_errors: Vec<ItemError>,
+    /// How long each lake commit took.
+    pub commit_seconds: Vec<f64>,
     pub seconds: f64,
+}
+
+/// An item that could not be read (missing, unreadable, undecodable): the run went on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemError {
+    /// Its index in [`IngestJob::items`].
+    pub item: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ItemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl IngestReport {
@@ -195,11 +220,24 @@ struct Chunk {
 }
 
 impl IngestJob {
-    pub fn new(sources: Vec<Source>) -> IngestJob {
+    /// Every source with the same log type and source fields, as `bucketwatch ingest` does.
+    pub fn new(sources: Vec<Source>, log_type: Option<LogType>, info: &SourceInfo) -> IngestJob {
+        IngestJob::from_items(
+            sources
+                .into_iter()
+                .map(|source| IngestItem {
+                    source,
+                    log_type,
+                    info: info.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Items routed one by one, as the service's sources do.
+    pub fn from_items(items: Vec<IngestItem>) -> IngestJob {
         IngestJob {
-            sources,
-            log_type: None,
-            source: SourceInfo::default(),
+            items,
             chunk_records: DEFAULT_CHUNK_RECORDS,
             commit_rows: DEFAULT_COMMIT_ROWS,
         }
@@ -215,39 +253,55 @@ impl IngestJob {
     ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let mut report = IngestReport::default();
-        let mut normalizer = Normalizer::new(self.log_type);
+        // One normalizer per forced log type: each keeps its own buffers and counts.
+        let mut normalizers: Vec<(Option<LogType>, Normalizer)> = Vec::new();
         let mut state = Progress {
-            objects_total: self.sources.len() as u64,
+            objects_total: self.items.len() as u64,
             ..Progress::default()
         };
-        for source in &self.sources {
+        for (index, item) in self.items.iter().enumerate() {
+            let source = &item.source;
             let object_id = match source.object_id() {
                 Ok(id) => id,
-                Err(e) => {
-                    report.input_errors.push(e);
+                Err(message) => {
+                    report.input_errors.push(ItemError {
+                        item: index,
+                        message,
+                    });
                     continue;
                 }
             };
+            let at = match normalizers.iter().position(|(t, _)| *t == item.log_type) {
+                Some(at) => at,
+                None => {
+                    normalizers.push((item.log_type, Normalizer::new(item.log_type)));
+                    normalizers.len() - 1
+                }
+            };
+            let normalizer = &mut normalizers[at].1;
             if writer.is_ingested(&object_id) {
                 report.skipped_objects += 1;
             } else {
                 report.objects += 1;
                 let before = normalizer.counts().clone();
                 let outcome = self.ingest_object(
-                    source,
+                    item,
                     &object_id,
                     engine,
                     store,
                     writer,
                     runtime,
-                    &mut normalizer,
+                    normalizer,
                     &mut report,
                 );
                 let records = normalizer.counts().since(&before).total();
                 state.records += records;
                 match outcome {
                     Ok(()) => writer.finish_object(FinishedObject { object_id, records }),
-                    Err(Failure::Input(e)) => report.input_errors.push(e),
+                    Err(Failure::Input(message)) => report.input_errors.push(ItemError {
+                        item: index,
+                        message,
+                    }),
                     Err(Failure::Fatal(e)) => return Err(e),
                 }
             }
@@ -258,7 +312,9 @@ impl IngestJob {
             progress(state);
         }
         commit(writer, runtime, &mut report)?;
-        report.counts = normalizer.counts().clone();
+        for (_, normalizer) in &normalizers {
+            report.counts.add_all(normalizer.counts());
+        }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -266,7 +322,7 @@ impl IngestJob {
     #[allow(clippy::too_many_arguments)]
     fn ingest_object(
         &self,
-        source: &Source,
+        item: &IngestItem,
         object_id: &str,
         engine: &Engine,
         store: &mut dyn AlertStore,
@@ -275,11 +331,12 @@ impl IngestJob {
         normalizer: &mut Normalizer,
         report: &mut IngestReport,
     ) -> Result<(), Failure> {
+        let source = &item.source;
         let name = source.name();
         let reader = source.open(runtime).map_err(Failure::Input)?;
         let (_, reader) =
             decoded_reader(reader).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
-        let info = self.source.with_object(source.source_object());
+        let info = item.info.with_object(source.source_object());
         let mut framer = Framer::new(reader);
         let mut line = Vec::new();
         let mut detections = Vec::new();
@@ -400,7 +457,11 @@ fn commit(
     runtime: &Runtime,
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
+    let started = Instant::now();
     let committed = runtime.block_on(writer.commit())?;
+    if committed.rows.values().any(|&n| n > 0) || committed.finished_objects > 0 {
+        report.commit_seconds.push(started.elapsed().as_secs_f64());
+    }
     for (table, rows) in committed.rows {
         *report.rows.entry(table).or_default() += rows;
     }

@@ -153,3 +153,94 @@ mod tests {
         moto.reset();
     }
 }
+
+/// A webhook receiver on 127.0.0.1: a real HTTP/1.1 listener on its own thread that answers
+/// every request with 200 and keeps what it received, for tests of the running service.
+pub struct WebhookSink {
+    addr: SocketAddr,
+    received: std::sync::Arc<std::sync::Mutex<Vec<ReceivedRequest>>>,
+}
+
+/// One request as the sink received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl WebhookSink {
+    pub fn start() -> WebhookSink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the webhook sink");
+        let addr = listener.local_addr().expect("its address");
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let sink = std::sync::Arc::clone(&sink);
+                std::thread::spawn(move || serve_requests(stream, &sink));
+            }
+        });
+        WebhookSink { addr, received }
+    }
+
+    /// `http://127.0.0.1:PORT/hook`.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.received.lock().expect("the sink's lock").clone()
+    }
+}
+
+/// Reads requests off one connection (keep-alive) until it closes.
+fn serve_requests(stream: TcpStream, sink: &std::sync::Mutex<Vec<ReceivedRequest>>) {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        sink.lock()
+            .expect("the sink's lock")
+            .push(ReceivedRequest { headers, body });
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        if reader.get_mut().write_all(ok).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! `bucketwatch run`: the long-running service, as a visible topology.
+//!
+//! ```text
+//! sources (tokio tasks: SQS, S3 polling, folder, stdin) ──batches──▶ worker thread ──▶ lake
+//!        ▲  acknowledge after the commit ◀──────outcomes────────────┘   │ (parse, detect,
+//!        │                                                              ▼  alert store)
+//! upkeep ticker (scheduled queries, compaction, expiry) ──▶ worker    deliverer task ──▶ destinations
+//! ```
+//!
+//! One worker thread owns the detection engine, the alert store and the lake writer, so their
+//! effects happen in one order ([`IngestJob`]'s: alerts recorded per unit, then rows
+//! committed); sources wait for their batch's outcome before acknowledging anything. The
+//! channel to the worker holds one batch, so a burst waits in the queue, not in memory.
+//!
+//! Owns the wiring, the shutdown order and the upkeep schedule. Must not touch what a stage
+//! does inside: notifications are classified by `bucketwatch_collect::notification`, records
+//! parsed by the ingest job, alerts sent by the [`Deliverer`].
+
+pub mod config;
+pub mod metrics;
+mod sources;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bucketwatch_alert::{Deliverer, SqliteAlertStore};
+use bucketwatch_core::Timestamp;
+use bucketwatch_detect::content::spec::ScheduledQuerySpec;
+use bucketwatch_detect::{Engine, EngineOptions};
+use bucketwatch_lake::{Lake, LakeWriter};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+pub use config::{ConfigError, ServiceConfig, SourceConfig, SourceKind};
+pub use metrics::Metrics;
+
+use crate::ingest_job::{IngestItem, IngestJob, IngestReport};
+use crate::scheduled_job::{run_scheduled, slot_start};
+
+/// What the service needs besides its configuration: where things live, resolved by the
+/// caller (the command line may override the file).
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub config: ServiceConfig,
+    pub lake_location: String,
+    pub alert_db: PathBuf,
+}
+
+/// A failure that stops the service at start. Once running, failures are logged and retried:
+/// a batch that fails is not acknowledged and comes back.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("content: {0}")]
+    Content(String),
+    #[error(transparent)]
+    Lake(#[from] bucketwatch_lake::LakeError),
+    #[error("alert store {path}: {source}")]
+    Store {
+        path: String,
+        #[source]
+        source: Box<bucketwatch_alert::StoreError>,
+    },
+    #[error("delivery: {0}")]
+    Delivery(#[from] bucketwatch_alert::ConfigError),
+    #[error(transparent)]
+    Source(#[from] Box<sources::SourceError>),
+    #[error("{0}")]
+    Metrics(std::io::Error),
+    #[error("the worker thread stopped: {0}")]
+    Worker(String),
+}
+
+/// Work for the worker thread.
+enum Work {
+    Batch(Batch),
+    Upkeep(Upkeep),
+}
+
+/// Objects to ingest in one commit, and where to send the outcome.
+struct Batch {
+    items: Vec<IngestItem>,
+    done: oneshot::Sender<BatchOutcome>,
+}
+
+/// Per item: `None` when its records are committed (or were already), else why not.
+struct BatchOutcome {
+    failures: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Upkeep {
+    ScheduledQueries,
+    Compact,
+    Expire,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceReport {
+    pub batches: u64,
+    pub objects: u64,
+    pub records: u64,
+    pub alerts_created: u64,
+}
+
+impl Service {
+    /// Runs until `shutdown` turns true (SIGTERM/SIGINT in the binary) or every source has
+    /// ended (stdin at its end), then drains: the batch in progress is committed and
+    /// acknowledged, due alerts get one more delivery round, and the function returns.
+    pub fn run(
+        &self,
+        runtime: &Arc<Runtime>,
+        shutdown: watch::Receiver<bool>,
+        metrics: Arc<Metrics>,
+    ) -> Result<ServiceReport, ServiceError> {
+        let config = &self.config;
+        let options = EngineOptions::default();
+        let loaded = bucketwatch_detect::load_all(&config.content, &options.load);
+        let queries: Vec<ScheduledQuerySpec> = loaded
+            .scheduled_queries
+            .iter()
+            .map(|q| q.spec.clone())
+            .filter(|q| q.enabled)
+            .collect();
+        let lake = Lake::open(&self.lake_location)?;
+        let writer = runtime.block_on(LakeWriter::open(lake.clone()))?;
+        let open_store = || {
+            SqliteAlertStore::open(&self.alert_db)
+                .map(|s| s.with_routes(config.delivery.routes()))
+                .map_err(|source| ServiceError::Store {
+                    path: self.alert_db.display().to_string(),
+                    source: Box::new(source),
+                })
+        };
+        let store = open_store()?;
+        let needs_aws = config.sources.iter().any(|s| s.kind == SourceKind::Sqs)
+            || config
+                .delivery
+                .destinations
+                .iter()
+                .any(|d| d.kind == bucketwatch_alert::DestinationKind::Sns);
+        let aws = needs_aws.then(|| {
+            runtime.block_on(aws_config::load_defaults(
+                aws_config::BehaviorVersion::latest(),
+            ))
+        });
+        let mut deliverer = match &aws {
+            Some(aws) => Deliverer::with_aws_config(&config.delivery, open_store()?, aws)?,
+            None => runtime.block_on(Deliverer::new(&config.delivery, open_store()?))?,
+        };
+        let metrics_listener = if config.metrics.enabled {
+            Some(
+                runtime
+                    .block_on(metrics::bind(config.metrics.listen))
+                    .map_err(ServiceError::Metrics)?,
+            )
+        } else {
+            None
+        };
+        let built = sources::build(config, aws.as_ref()).map_err(Box::new)?;
+
+        // The engine loads Python: build it on the thread that uses it, and report its
+        // problems before the sources start.
+        let (work_tx, work_rx) = mpsc::channel::<Work>(1);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let worker = {
+            let runtime = Arc::clone(runtime);
+            let metrics = Arc::clone(&metrics);
+            let maintenance = config.maintenance;
+            let commit_rows = config.batch.commit_rows;
+            std::thread::Builder::new()
+                .name("bucketwatch-worker".into())
+                .spawn(move || {
+                    let engine = Engine::from_content(loaded, &options);
+                    let problems: Vec<String> =
+                        engine.problems().iter().map(|p| p.to_string()).collect();
+                    let _ = ready_tx.send(problems);
+                    let mut worker = Worker {
+                        engine,
+                        store,
+                        writer,
+                        lake,
+                        runtime,
+                        metrics,
+                        queries,
+                        last_slots: HashMap::new(),
+                        maintenance,
+                        commit_rows,
+                        report: ServiceReport::default(),
+                    };
+                    worker.run(work_rx);
+                    worker.report
+                })
+                .map_err(|e| ServiceError::Worker(e.to_string()))?
+        };
+        let problems = ready_rx
+            .recv()
+            .map_err(|_| ServiceError::Worker("it ended while loading content".into()))?;
+        for problem in problems {
+            tracing::warn!("content: {problem}");
+        }
+
+        // The deliverer stops after the worker, when the last batch's alerts are in the outbox,
+        // and gives them one more round. Its SQLite handle is not Sync, so it runs on a thread
+        // of its own with a single-threaded runtime.
+        let (delivery_stop, mut delivery_stop_rx) = watch::channel(false);
+        let delivery = std::thread::Builder::new()
+            .name("bucketwatch-delivery".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!("alert delivery cannot start: {e}");
+                        return;
+                    }
+                };
+                runtime.block_on(async {
+                    let stop = async move {
+                        let _ = delivery_stop_rx.wait_for(|stopped| *stopped).await;
+                    };
+                    if let Err(e) = deliverer.run(stop).await {
+                        tracing::error!("alert delivery stopped: {e}");
+                    }
+                    if let Err(e) = deliverer.deliver_due(Timestamp::now()).await {
+                        tracing::error!("alert delivery at shutdown: {e}");
+                    }
+                });
+            })
+            .map_err(|e| ServiceError::Worker(e.to_string()))?;
+        let server = runtime.block_on(async {
+            let mut tasks = JoinSet::new();
+            for source in built {
+                tasks.spawn(source.run(
+                    work_tx.clone(),
+                    shutdown.clone(),
+                    Arc::clone(&metrics),
+                    config.batch.max_objects,
+                ));
+            }
+            let upkeep = tokio::spawn(upkeep_ticker(
+                work_tx.clone(),
+                shutdown.clone(),
+                config.maintenance,
+            ));
+            drop(work_tx);
+            let server = metrics_listener.map(|listener| {
+                tokio::spawn(metrics::serve(
+                    listener,
+                    Arc::clone(&metrics),
+                    shutdown.clone(),
+                ))
+            });
+            tracing::info!(
+                "bucketwatch run: {} source(s) started; lake at {}",
+                tasks.len(),
+                self.lake_location
+            );
+            while let Some(done) = tasks.join_next().await {
+                if let Err(e) = done {
+                    tracing::error!("a source task failed: {e}");
+                }
+            }
+            // Every source has ended: stop the ticker so the worker sees the channel close.
+            upkeep.abort();
+            let _ = upkeep.await;
+            server
+        });
+        let report = worker
+            .join()
+            .map_err(|_| ServiceError::Worker("it panicked".into()))?;
+        // Alerts of the last batch get one delivery round before exit; the rest stay in the
+        // outbox for the next start.
+        let _ = delivery_stop.send(true);
+        let _ = delivery.join();
+        if let Some(server) = server {
+            server.abort();
+        }
+        Ok(report)
+    }
+}
+
+/// Sends upkeep work on its schedule until shutdown.
+async fn upkeep_ticker(
+    work: mpsc::Sender<Work>,
+    mut shutdown: watch::Receiver<bool>,
+    maintenance: config::MaintenanceConfig,
+) {
+    let mut minute = tokio::time::interval(Duration::from_secs(60));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = minute.tick() => {}
+            _ = shutdown.wait_for(|stopped| *stopped) => return,
+        }
+        let mut due = Vec::new();
+        if maintenance.scheduled_queries {
+            due.push(Upkeep::ScheduledQueries);
+        }
+        let every = maintenance.compact_interval_minutes;
+        if every > 0 && ticks > 0 && ticks.is_multiple_of(every) {
+            due.push(Upkeep::Compact);
+        }
+        if maintenance.retention_days.is_some() && ticks.is_multiple_of(24 * 60) {
+            due.push(Upkeep::Expire);
+        }
+        ticks += 1;
+        for upkeep in due {
+            if work.send(Work::Upkeep(upkeep)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The worker thread's state: the only owner of the engine, the store and the writer.
+struct Worker {
+    engine: Engine,
+    store: SqliteAlertStore,
+    writer: LakeWriter,
+    lake: Lake,
+    runtime: Arc<Runtime>,
+    metrics: Arc<Metrics>,
+    queries: Vec<ScheduledQuerySpec>,
+    /// The schedule slot each scheduled query last ran in.
+    last_slots: HashMap<String, Timestamp>,
+    maintenance: config::MaintenanceConfig,
+    commit_rows: usize,
+    report: ServiceReport,
+}
+
+impl Worker {
+    fn run(&mut self, mut work: mpsc::Receiver<Work>) {
+        while let Some(next) = work.blocking_recv() {
+            match next {
+                Work::Batch(batch) => {
+                    let outcome = self.ingest(batch.items);
+                    let _ = batch.done.send(outcome);
+                }
+                Work::Upkeep(upkeep) => self.upkeep(upkeep),
+            }
+        }
+    }
+
+    fn ingest(&mut self, items: Vec<IngestItem>) -> BatchOutcome {
+        let count = items.len();
+        let mut job = IngestJob::from_items(items);
+        job.commit_rows = self.commit_rows;
+        let result = job.run(
+            &self.engine,
+            &mut self.store,
+            &mut self.writer,
+            &self.runtime,
+            &mut |_| {},
+        );
+        match result {
+            Ok(report) => {
+                self.account(&report);
+                let mut failures = vec![None; count];
+                for e in report.input_errors {
+                    failures[e.item] = Some(e.message);
+                }
+                BatchOutcome { failures }
+            }
+            Err(e) => {
+                tracing::error!(
+                    "a batch of {count} objects failed and will be retried from the queue: {e}"
+                );
+                // Rows buffered for the failed commit must not ride along with the next batch:
+                // start from what the lake has.
+                match self.runtime.block_on(LakeWriter::open(self.lake.clone())) {
+                    Ok(writer) => self.writer = writer,
+                    Err(e) => tracing::error!("reopening the lake failed: {e}"),
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                BatchOutcome {
+                    failures: vec![Some(format!("the batch failed: {e}")); count],
+                }
+            }
+        }
+    }
+
+    fn account(&mut self, report: &IngestReport) {
+        self.metrics.record_batch(report);
+        self.report.batches += 1;
+        self.report.objects += report.objects;
+        self.report.records += report.counts.total();
+        self.report.alerts_created += report.alerts_created;
+        if report.counts.total() > 0 || !report.input_errors.is_empty() {
+            tracing::info!(
+                "batch: {} objects ({} already ingested, {} failed), {} records, {} matches, {} rule errors, {} alerts created",
+                report.objects,
+                report.skipped_objects,
+                report.input_errors.len(),
+                report.counts.total(),
+                report.matches,
+                report.rule_errors,
+                report.alerts_created
+            );
+        }
+    }
+
+    fn upkeep(&mut self, upkeep: Upkeep) {
+        let runtime = Arc::clone(&self.runtime);
+        match upkeep {
+            Upkeep::ScheduledQueries => {
+                let now = Timestamp::now();
+                let due: Vec<String> = self
+                    .queries
+                    .iter()
+                    .filter(|q| self.last_slots.get(&q.query_name) != Some(&slot_start(q, now)))
+                    .map(|q| q.query_name.clone())
+                    .collect();
+                for name in due {
+                    let result = runtime.block_on(run_scheduled(
+                        &self.queries,
+                        Some(&name),
+                        &self.engine,
+                        &mut self.store,
+                        &self.lake,
+                        now,
+                    ));
+                    match result {
+                        Ok(runs) => {
+                            for run in runs {
+                                match &run.error {
+                                    Some(e) => tracing::warn!("scheduled query {}: {e}", run.query),
+                                    None => {
+                                        self.metrics.record_alerts(run.alerts_created);
+                                        tracing::info!(
+                                            "scheduled query {}: {} rows, {} matches, {} alerts created",
+                                            run.query,
+                                            run.rows,
+                                            run.matches,
+                                            run.alerts_created
+                                        );
+                                    }
+                                }
+                            }
+                            if let Some(q) = self.queries.iter().find(|q| q.query_name == name) {
+                                self.last_slots.insert(name, slot_start(q, now));
+                            }
+                        }
+                        Err(e) => tracing::error!("scheduled query {name}: {e}"),
+                    }
+                }
+            }
+            Upkeep::Compact => {
+                let target = self.maintenance.compact_target_mib * 1024 * 1024;
+                match runtime.block_on(bucketwatch_lake::compact(&self.lake, target)) {
+                    Ok(reports) => {
+                        for r in reports.iter().filter(|r| r.files_removed > 0) {
+                            tracing::info!(
+                                "compaction: {}: {} files merged into {}",
+                                r.table,
+                                r.files_removed,
+                                r.files_added
+                            );
+                        }
+                    }
+                    Err(e) => tracing::error!("compaction failed: {e}"),
+                }
+            }
+            Upkeep::Expire => {
+                let Some(days) = self.maintenance.retention_days else {
+                    return;
+                };
+                let today = Timestamp::now().0.div_euclid(86_400 * 1_000_000_000) as i32;
+                let keep_from = today - days.saturating_sub(1) as i32;
+                let grace = Duration::from_secs(24 * 3600);
+                match runtime.block_on(bucketwatch_lake::expire(&self.lake, keep_from, grace)) {
+                    Ok(reports) => {
+                        for r in reports.iter().filter(|r| r.files_removed > 0) {
+                            tracing::info!(
+                                "expiry: {}: {} files expired, {} vacuumed",
+                                r.table,
+                                r.files_removed,
+                                r.files_vacuumed
+                            );
+                        }
+                    }
+                    Err(e) => tracing::error!("expiry failed: {e}"),
+                }
+            }
+        }
+    }
+}
