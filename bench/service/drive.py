@@ -8,9 +8,14 @@ Runs, in one process and one session:
    thread) that records when each alert arrives.
 2. `bucketwatch run --config bucketwatch.toml` (an sqs source, the webhook destination, metrics
    on a free port, the repository's content) with the moto environment.
-3. Throughput: uploads the objects of --input (PutObject, --upload-threads at a time) and polls
-   /metrics until bucketwatch_lake_rows_total{table="logs.aws_s3serveraccess"} reaches the
-   number of lines: events/s from the first PutObject to that moment.
+3. Streaming throughput: uploads the objects of --input (PutObject, --upload-threads at a time,
+   under access/) and polls /metrics until
+   bucketwatch_lake_rows_total{table="logs.aws_s3serveraccess"} has grown by the number of
+   lines: events/s from the first PutObject to that moment.
+3b. Landed throughput (unless --no-landed): the same files again under landed/, whose
+   notifications go to a queue the service does not read; once all are uploaded, they are moved
+   to the service's queue at once: events/s from that moment until the rows are committed, with
+   no upload in the clock.
 4. Latency: --latency-objects objects of one plain-HTTP access-log line each (a distinct
    requester each, so each is a new BucketWatch.S3Access.InsecureTransport alert), one every
    --latency-gap seconds: PutObject start -> webhook receive time per alert.
@@ -247,17 +252,29 @@ class Bench:
         self.sqs = boto3.client("sqs", **kw)
         self.s3.create_bucket(Bucket=BUCKET)
         self.queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self.hold_url = self.sqs.create_queue(QueueName=QUEUE + "-held")["QueueUrl"]
+
+        def arn(url):
+            return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+
+        def to(url, prefix):
+            return {
+                "QueueArn": arn(url),
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+            }
+
+        # access/ goes to the service's queue; landed/ to a queue the service does not read,
+        # whose messages the "landed" phase moves over at once. The test event S3 sends when
+        # notifications are configured is acknowledged and ignored by the service.
         self.s3.put_bucket_notification_configuration(
             Bucket=BUCKET,
             NotificationConfiguration={
-                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+                "QueueConfigurations": [to(self.queue_url, "access/"), to(self.hold_url, "landed/")]
             },
         )
-        # The test event S3 sends when notifications are configured: let it be consumed by
-        # the service like any other message (it is acknowledged and ignored).
 
     def env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -341,83 +358,145 @@ url = "http://127.0.0.1:{self.webhook.server_address[1]}/alerts"
 
     # -----------------------------------------------------------------------------------------
 
-    def throughput(self):
-        files = sorted(Path(self.args.input).glob("*.log"))
-        if not files:
-            raise RuntimeError(f"no *.log files in {self.args.input}")
-        events = self.args.events
-        total_bytes = sum(f.stat().st_size for f in files)
-        self.put("OBJECTS", len(files))
-        self.put("EVENTS", events)
-        self.put("INPUT_BYTES", total_bytes)
-        log(f"throughput: {len(files)} objects, {events} events, {total_bytes / 2**20:.0f} MiB")
+    def wait_rows(self, target, t0, what, progress=None, check=None):
+        """Polls /metrics until the access-log table has `target` rows; returns that moment
+        and the moment the first new rows showed (None when none did)."""
+        base = logs_rows(scrape(self.metrics_port))
+        t_first_rows = None
+        deadline = t0 + self.args.timeout
+        polls = 0
+        while True:
+            self.alive()
+            if check:
+                check()
+            try:
+                rows = logs_rows(scrape(self.metrics_port))
+            except OSError as e:
+                log(f"metrics: {e}")
+                rows = None
+            now = time.monotonic()
+            if rows is not None:
+                polls += 1
+                if rows > base and t_first_rows is None:
+                    t_first_rows = now
+                if rows >= target:
+                    return now, t_first_rows
+                if polls % 50 == 0:
+                    log(f"  {what}: {now - t0:6.1f} s, {rows:.0f}/{target} rows committed{progress() if progress else ''}")
+            if now > deadline:
+                raise RuntimeError(
+                    f"{what}: {rows} of {target} rows committed after {self.args.timeout} s:\n{self.log_tail()}"
+                )
+            time.sleep(self.args.poll)
 
-        cpu0 = (cpu_seconds(self.service.pid), cpu_seconds(self.moto.pid), time.process_time())
-        put_times = []
+    def cpu(self):
+        return (cpu_seconds(self.service.pid), cpu_seconds(self.moto.pid), time.process_time())
+
+    def put_cpu(self, prefix, before, after):
+        for i, who in enumerate(["SERVICE", "MOTO", "DRIVER"]):
+            if before[i] is not None and after[i] is not None:
+                self.put(f"{prefix}_CPU_{who}_S", round(after[i] - before[i], 2))
+
+    def upload_all(self, prefix, files):
+        """PutObject of every file under prefix, upload_threads at a time; returns
+        [(start, end)] per file."""
 
         def upload(path):
             body = path.read_bytes()
             a = time.monotonic()
-            self.s3.put_object(Bucket=BUCKET, Key=f"access/{path.name}", Body=body)
-            b = time.monotonic()
-            return a, b
+            self.s3.put_object(Bucket=BUCKET, Key=f"{prefix}{path.name}", Body=body)
+            return a, time.monotonic()
 
-        t_first = time.monotonic()
-        pool = concurrent.futures.ThreadPoolExecutor(self.args.upload_threads)
-        futures = [pool.submit(upload, f) for f in files]
-        rows = 0.0
-        t_first_rows = None
-        t_done = None
-        deadline = t_first + self.args.timeout
-        polls = 0
-        while True:
-            self.alive()
+        with concurrent.futures.ThreadPoolExecutor(self.args.upload_threads) as pool:
+            return list(pool.map(upload, files))
+
+    def throughput(self):
+        """Objects uploaded while the service runs: first PutObject -> every row committed."""
+        files = self.files
+        events = self.args.events
+        log(f"streaming: {len(files)} objects, {events} events, {self.input_bytes / 2**20:.0f} MiB, uploaded while the service reads")
+        target = logs_rows(scrape(self.metrics_port)) + events
+        cpu0 = self.cpu()
+        t0 = time.monotonic()
+        times = []
+        failure = []
+
+        def uploads():
             try:
-                samples = scrape(self.metrics_port)
-            except OSError as e:
-                log(f"metrics: {e}")
-                samples = None
-            now = time.monotonic()
-            if samples is not None:
-                polls += 1
-                rows = logs_rows(samples)
-                if rows > 0 and t_first_rows is None:
-                    t_first_rows = now
-                if rows >= events:
-                    t_done = now
-                    break
-                if polls % 25 == 0:
-                    uploaded = sum(f.done() for f in futures)
-                    log(f"  {now - t_first:6.1f} s: {uploaded}/{len(files)} uploaded, {rows:.0f}/{events} rows committed")
-            if now > deadline:
-                break
-            for f in futures:
-                if f.done() and f.exception():
-                    raise RuntimeError(f"PutObject failed: {f.exception()}")
-            time.sleep(self.args.poll)
-        pool.shutdown(wait=True)
-        for f in futures:
-            put_times.append(f.result())
-        cpu1 = (cpu_seconds(self.service.pid), cpu_seconds(self.moto.pid), time.process_time())
-        t_uploaded = max(b for _, b in put_times)
-        put_busy = sum(b - a for a, b in put_times)
-        self.put("UPLOAD_S", round(t_uploaded - t_first, 3))
-        self.put("UPLOAD_MBS", round(total_bytes / 2**20 / (t_uploaded - t_first), 1))
-        self.put("PUT_SUM_S", round(put_busy, 3))
-        self.put("FIRST_ROWS_S", round(t_first_rows - t_first, 3) if t_first_rows else "")
-        self.put("CPU_SERVICE_S", round(cpu1[0] - cpu0[0], 2))
-        self.put("CPU_MOTO_S", round(cpu1[1] - cpu0[1], 2))
-        self.put("CPU_DRIVER_S", round(cpu1[2] - cpu0[2], 2))
-        self.put("ROWS_COMMITTED", int(rows))
-        if t_done is None:
-            raise RuntimeError(
-                f"{rows:.0f} of {events} rows committed after {self.args.timeout} s:\n{self.log_tail()}"
-            )
-        elapsed = t_done - t_first
+                times.extend(self.upload_all("access/", files))
+            except Exception as e:  # noqa: BLE001 - raised in the main thread by check()
+                failure.append(e)
+
+        uploader = threading.Thread(target=uploads)
+        uploader.start()
+
+        def progress():
+            return "" if uploader.is_alive() else ", uploads done"
+
+        def check():
+            if failure:
+                raise RuntimeError(f"PutObject failed: {failure[0]}")
+
+        try:
+            t_done, t_first_rows = self.wait_rows(target, t0, "streaming", progress, check)
+        finally:
+            uploader.join()
+        check()
+        cpu1 = self.cpu()
+        t_uploaded = max(b for _, b in times)
+        elapsed = t_done - t0
+        self.put("UPLOAD_S", round(t_uploaded - t0, 3))
+        self.put("UPLOAD_MBS", round(self.input_bytes / 2**20 / (t_uploaded - t0), 1))
+        self.put("FIRST_ROWS_S", round(t_first_rows - t0, 3) if t_first_rows else "")
+        self.put_cpu("STREAM", cpu0, cpu1)
         self.put("THROUGHPUT_S", round(elapsed, 3))
         self.put("EVENTS_PER_S", round(events / elapsed))
         self.put("TAIL_S", round(t_done - t_uploaded, 3))
+        self.snapshot_counters()
+        log(
+            f"streaming: {events} events in {elapsed:.2f} s = {events / elapsed:.0f} events/s "
+            f"(uploads took {t_uploaded - t0:.2f} s; last commit {t_done - t_uploaded:.2f} s after the last upload)"
+        )
+
+    def landed(self):
+        """Objects already in S3, their notifications held in another queue and then moved to
+        the service's queue at once: forwarding -> every row committed. No upload in the clock."""
+        files = self.files
+        events = self.args.events
+        log(f"landed: uploading the same {len(files)} objects under landed/ (notifications held back)")
+        times = self.upload_all("landed/", files)
+        self.put("LANDED_UPLOAD_S", round(max(b for _, b in times) - min(a for a, _ in times), 3))
+        bodies = []
+        deadline = time.monotonic() + 60
+        while len(bodies) < len(files):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(bodies)} of {len(files)} notifications in the holding queue")
+            got = self.sqs.receive_message(QueueUrl=self.hold_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for m in got.get("Messages", []):
+                if '"Records"' in m["Body"]:
+                    bodies.append(m["Body"])
+                self.sqs.delete_message(QueueUrl=self.hold_url, ReceiptHandle=m["ReceiptHandle"])
+        target = logs_rows(scrape(self.metrics_port)) + events
+        cpu0 = self.cpu()
+        t0 = time.monotonic()
+        for i in range(0, len(bodies), 10):
+            self.sqs.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(bodies[i : i + 10])],
+            )
+        self.put("LANDED_FORWARD_S", round(time.monotonic() - t0, 3))
+        t_done, t_first_rows = self.wait_rows(target, t0, "landed")
+        cpu1 = self.cpu()
+        elapsed = t_done - t0
+        self.put("LANDED_S", round(elapsed, 3))
+        self.put("LANDED_EVENTS_PER_S", round(events / elapsed))
+        self.put("LANDED_FIRST_ROWS_S", round(t_first_rows - t0, 3) if t_first_rows else "")
+        self.put_cpu("LANDED", cpu0, cpu1)
+        log(f"landed: {events} events in {elapsed:.2f} s = {events / elapsed:.0f} events/s")
+
+    def snapshot_counters(self):
         samples = scrape(self.metrics_port)
+        self.put("ROWS_COMMITTED", int(logs_rows(samples)))
         self.put("EVENTS_IN", int(metric(samples, "bucketwatch_events_in_total", '{log_type="AWS.S3ServerAccess"}')))
         self.put("COMMITS", int(metric(samples, "bucketwatch_lake_commit_seconds_count")))
         self.put("COMMIT_SUM_S", round(metric(samples, "bucketwatch_lake_commit_seconds_sum"), 3))
@@ -425,10 +504,6 @@ url = "http://127.0.0.1:{self.webhook.server_address[1]}/alerts"
         self.put("RULE_MATCHES", int(metric(samples, "bucketwatch_rule_matches_total")))
         self.put("RULE_ERRORS", int(metric(samples, "bucketwatch_rule_errors_total")))
         self.put("CLASSIFICATION_FAILURES", int(metric(samples, "bucketwatch_classification_failures_total")))
-        log(
-            f"throughput: {events} events in {elapsed:.2f} s = {events / elapsed:.0f} events/s "
-            f"(uploads took {t_uploaded - t_first:.2f} s; last commit {t_done - t_uploaded:.2f} s after the last upload)"
-        )
 
     def latency(self):
         k_total = self.args.latency_objects
@@ -544,7 +619,16 @@ url = "http://127.0.0.1:{self.webhook.server_address[1]}/alerts"
         try:
             self.start_moto()
             self.start_service()
+            self.files = sorted(Path(self.args.input).glob("*.log"))
+            if not self.files:
+                raise RuntimeError(f"no *.log files in {self.args.input}")
+            self.input_bytes = sum(f.stat().st_size for f in self.files)
+            self.put("OBJECTS", len(self.files))
+            self.put("EVENTS", self.args.events)
+            self.put("INPUT_BYTES", self.input_bytes)
             self.throughput()
+            if self.args.landed:
+                self.landed()
             self.latency()
             self.stop_service()
             self.stop_moto()
@@ -553,7 +637,7 @@ url = "http://127.0.0.1:{self.webhook.server_address[1]}/alerts"
             return 0
         except Exception as e:  # noqa: BLE001 - reported, and the processes are stopped
             log(f"error: {e}")
-            self.put("ERROR", str(e).splitlines()[0])
+            self.put("ERROR", (str(e).splitlines() or [repr(e)])[0].rstrip(":"))
             return 1
         finally:
             self.stop_all()
@@ -577,6 +661,7 @@ def main():
     p.add_argument("--poll", type=float, default=0.1, help="seconds between /metrics polls")
     p.add_argument("--config-extra", default="", help="TOML appended to bucketwatch.toml")
     p.add_argument("--no-ingest", dest="ingest", action="store_false")
+    p.add_argument("--no-landed", dest="landed", action="store_false")
     args = p.parse_args()
     Path(args.work).mkdir(parents=True, exist_ok=True)
     sys.exit(Bench(args).run())
