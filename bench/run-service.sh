@@ -215,7 +215,11 @@ TARGET_MISSED=0
     echo "Commands (scratch, logs, metrics.txt and bucketwatch.toml in \`$WORK\`):"
     echo
     echo '```sh'
-    echo "$(fmt_cmd env BENCH_DIR="$BENCH_DIR" SERVICE_EVENTS="$SERVICE_EVENTS" SERVICE_OBJECTS="$SERVICE_OBJECTS" UPLOAD_THREADS="$UPLOAD_THREADS" LATENCY_OBJECTS="$LATENCY_OBJECTS" bench/run-service.sh)"
+    knobs=()
+    for v in BENCH_DIR SERVICE_EVENTS SERVICE_OBJECTS UPLOAD_THREADS LATENCY_OBJECTS LATENCY_GAP SERVICE_LANDED SERVICE_INGEST SERVICE_CONFIG_EXTRA BENCH_SEED BUCKETWATCH BW_GEN VENV; do
+        [[ -z ${!v} ]] || knobs+=("$v=${!v}")
+    done
+    echo "$(fmt_cmd env "${knobs[@]}" bench/run-service.sh)"
     echo "$(fmt_cmd "${drive[@]}")"
     echo "${SERVICE_CMD:-}"
     echo "${INGEST_CMD:-}"
