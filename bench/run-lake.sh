@@ -122,7 +122,9 @@ rm -rf "$DETECT_DATA"
 detect_days=$(((DETECT_ROWS + per_day - 1) / per_day))
 detect_dirs=()
 for ((d = 1; d <= detect_days && d <= LAKE_DAYS; d++)); do detect_dirs+=("$DATA/day-$(printf '%02d' "$d")"); done
-detect_rows=$(cat "${detect_dirs[@]/%//access-*.log}" 2>/dev/null | wc -l)
+detect_files=()
+for d in "${detect_dirs[@]}"; do detect_files+=("$d"/access-*.log); done
+detect_rows=$(cat "${detect_files[@]}" | wc -l)
 log "ingest with the built-in rules of $detect_rows rows"
 timed detect_s "$BUCKETWATCH" ingest --data-dir "$DETECT_DATA" --content "$ROOT/content" "${detect_dirs[@]}" 2>"$BENCH_DIR/lake-ingest-detect.log" ||
     { cat "$BENCH_DIR/lake-ingest-detect.log" >&2; die "ingest with rules failed"; }
