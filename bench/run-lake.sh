@@ -148,14 +148,15 @@ ours=(
     "SELECT requester, count(*) AS n FROM logs.aws_s3serveraccess WHERE bucket = '$BUCKET' GROUP BY 1 ORDER BY n DESC, 1 LIMIT 20"
     "SELECT p_table_name, count(*) AS n FROM views.all_logs WHERE array_has(p_any_ip_addresses, '$IP') GROUP BY 1 ORDER BY 1"
     "SELECT key, sum(bytessent) AS bytes FROM logs.aws_s3serveraccess WHERE p_occurs_between('$DAY', '$NEXT') GROUP BY 1 ORDER BY bytes DESC, 1 LIMIT 20"
-    "SELECT date_trunc('hour', p_event_time) AS hour, count(DISTINCT operation) AS ops FROM logs.aws_s3serveraccess GROUP BY 1 ORDER BY 1 LIMIT 1000"
+    "SELECT CAST(date_trunc('hour', p_event_time) AS VARCHAR) AS hour, count(DISTINCT operation) AS ops FROM logs.aws_s3serveraccess GROUP BY 1 ORDER BY 1 LIMIT 1000"
 )
+# The hour is text in both engines: DuckDB's Python client needs pytz to return TIMESTAMPTZ.
 theirs=(
     "SELECT requester, httpstatus, errorcode, count(*) AS n FROM {T} WHERE httpstatus IN (400, 403, 405) AND p_event_time >= TIMESTAMPTZ '2026-03-10 00:00:00+00' AND p_event_time < TIMESTAMPTZ '2026-03-17 00:00:00+00' AND p_event_date BETWEEN DATE '2026-03-10' AND DATE '2026-03-17' GROUP BY 1, 2, 3 ORDER BY n DESC, 1, 2, 3 LIMIT 50"
     "SELECT requester, count(*) AS n FROM {T} WHERE bucket = '$BUCKET' GROUP BY 1 ORDER BY n DESC, 1 LIMIT 20"
     "SELECT 'aws_s3serveraccess' AS p_table_name, count(*) AS n FROM {T} WHERE list_contains(p_any_ip_addresses, '$IP') GROUP BY 1 ORDER BY 1"
     "SELECT key, sum(bytessent) AS bytes FROM {T} WHERE p_event_time >= TIMESTAMPTZ '$DAY 00:00:00+00' AND p_event_time < TIMESTAMPTZ '$NEXT 00:00:00+00' AND p_event_date BETWEEN DATE '$DAY' AND DATE '$NEXT' GROUP BY 1 ORDER BY bytes DESC, 1 LIMIT 20"
-    "SELECT date_trunc('hour', p_event_time) AS hour, count(DISTINCT operation) AS ops FROM {T} GROUP BY 1 ORDER BY 1 LIMIT 1000"
+    "SELECT CAST(date_trunc('hour', p_event_time) AS VARCHAR) AS hour, count(DISTINCT operation) AS ops FROM {T} GROUP BY 1 ORDER BY 1 LIMIT 1000"
 )
 
 best() { sort -n | head -1; }
