@@ -4,6 +4,10 @@
 log() { echo "$BENCH_NAME: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Timings read EPOCHREALTIME; every driver keeps its data and reports under BENCH_DIR.
+[[ -n ${EPOCHREALTIME:-} ]] || die "needs bash >= 5 (EPOCHREALTIME)"
+BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
+
 fresh() { # FILE STAMP: the file exists, its meta has STAMP and the recorded size matches
     local file=$1 stamp=$2
     [[ -f $file && -f $file.meta ]] || return 1

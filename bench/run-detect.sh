@@ -21,15 +21,12 @@
 #   PYTHON            (default python3; >= 3.11)
 set -euo pipefail
 
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "run-detect: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 1; }
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BENCH_NAME=run-detect
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
 
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 DETECT_MB=${DETECT_MB:-200}
 BENCH_RUNS=${BENCH_RUNS:-3}
 PY_RUNS=${PY_RUNS:-3}

@@ -16,15 +16,12 @@
 #   VENV              Python with duckdb + duckdb-ext-delta     (default ./.venv, made by scripts/test)
 set -euo pipefail
 
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "run-lake: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 1; }
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BENCH_NAME=run-lake
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
 
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 LAKE_ROWS=${LAKE_ROWS:-10000000}
 LAKE_DAYS=${LAKE_DAYS:-30}
 LAKE_OBJECTS=${LAKE_OBJECTS:-10}

@@ -19,15 +19,12 @@
 #   PYTHON            (default python3)
 set -euo pipefail
 
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "run-parse: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 1; }
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BENCH_NAME=run-parse
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
 
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 BENCH_MB=${BENCH_MB:-1024}
 PY_MB=${PY_MB:-200}
 BENCH_BIG=${BENCH_BIG:-0}

@@ -27,15 +27,12 @@
 #   VENV              Python with boto3 and moto[server]         (default ./.venv, made by scripts/test)
 set -euo pipefail
 
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "run-service: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 1; }
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BENCH_NAME=run-service
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
 
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/bucketwatch-bench}
 SERVICE_EVENTS=${SERVICE_EVENTS:-1000000}
 SERVICE_OBJECTS=${SERVICE_OBJECTS:-20}
 UPLOAD_THREADS=${UPLOAD_THREADS:-2}
