@@ -6,7 +6,7 @@
 //! including distinct-value (`unique()`) thresholds; deterministic alert ids; the persistence
 //! of that state and of the alerts themselves ([`AlertStore`], [`AlertReader`],
 //! [`SqliteAlertStore`]); the delivery outbox filled in the same transaction ([`Routes`],
-//! [`Delivery`]); and sending it to destinations ([`Deliverer`]).
+//! [`Delivery`], [`DeliveryQueue`]); and sending it to destinations ([`Deliverer`]).
 //!
 //! Must not touch: rule evaluation (bucketwatch-detect decides matches, titles, dedup strings)
 //! or the lake. Grouping and the store never read the clock: every operation takes the
@@ -28,8 +28,8 @@ pub use model::{
     ParseSeverityError, ResultKind, RuleErrorInfo, RuleResult, Severity,
 };
 pub use outbox::{
-    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes,
-    delivery_id,
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryQueue, DeliveryState, Route,
+    Routes, Settled, delivery_id,
 };
 pub use sqlite::SqliteAlertStore;
 pub use store::{
