@@ -283,7 +283,8 @@ pub struct Settled {
     pub next_attempt: Option<Timestamp>,
 }
 
-/// The outbox as the [`Deliverer`](crate::Deliverer) works it, whichever store keeps it.
+/// The outbox as the [`Deliverer`](crate::Deliverer) works it, whichever store keeps it
+/// ([`SqliteAlertStore`], [`DynamoAlertStore`](crate::DynamoAlertStore)).
 ///
 /// Async because the deliverer runs on the runtime: a store must not block it on network
 /// requests. SQLite's calls are local and short, and answer at once.

@@ -57,9 +57,10 @@ pub struct DeliveryReport {
 }
 
 /// Sends queued deliveries from any store's outbox ([`DeliveryQueue`]). Give it its own store
-/// handle on the recorder's store, e.g. a second connection to the same SQLite file (the two
-/// share it through SQLite's WAL). Its store reads and writes happen on the calling task
-/// between rounds of sends.
+/// handle on the recorder's store: a second connection to the same SQLite file (the two share
+/// it through SQLite's WAL), or a second [`DynamoAlertStore`](crate::DynamoAlertStore) on the
+/// same table, where several deliverers may run at once. Its store reads and writes happen on
+/// the calling task between rounds of sends.
 pub struct Deliverer<Q = SqliteAlertStore> {
     store: Q,
     destinations: HashMap<String, Arc<Destination>>,
