@@ -1,6 +1,8 @@
 //! Panther's alert grouping as pure functions, so every store applies the same rules and tests
 //! drive time by hand: batch results are grouped per (rule, dedup, is_error), and each group
-//! advances its key's window state at a `now` given by the caller.
+//! advances its key's window state at a `now` given by the caller. What an applied group
+//! reports ([`window_outcome`]) and the alert it creates ([`new_alert`]) are built here too, so
+//! both stores return identical outcomes for identical input.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -8,7 +10,11 @@ use bucketwatch_core::Timestamp;
 use md5::{Digest, Md5};
 use serde_json::Value;
 
-use crate::model::{MAX_SAMPLE_EVENTS, RuleResult};
+use crate::model::{
+    Alert, AlertDetails, AlertKind, MAX_SAMPLE_EVENTS, ResultKind, RuleErrorInfo, RuleResult,
+    Severity,
+};
+use crate::store::{WindowOutcome, WindowStatus};
 
 const NANOS_PER_MINUTE: i64 = 60 * 1_000_000_000;
 
@@ -259,6 +265,107 @@ pub(crate) fn advance(
     )
 }
 
+/// The window's first result, minus the event: what its alert is titled and described with.
+pub(crate) struct Header {
+    pub kind: AlertKind,
+    pub dedup: String,
+    pub title: String,
+    pub severity: Severity,
+    pub context: Option<Value>,
+    pub details: AlertDetails,
+}
+
+impl Header {
+    pub(crate) fn from_result(result: &RuleResult) -> Header {
+        let (kind, error) = match &result.kind {
+            ResultKind::Match => (AlertKind::Rule, None),
+            ResultKind::Error {
+                error_type,
+                message,
+            } => (
+                AlertKind::RuleError,
+                Some(RuleErrorInfo {
+                    error_type: error_type.clone(),
+                    message: message.clone(),
+                }),
+            ),
+        };
+        Header {
+            kind,
+            dedup: result.dedup.clone(),
+            // Detection falls back to the rule id already; this keeps an alert titled even
+            // when a caller left the title empty.
+            title: if result.title.is_empty() {
+                result.rule_id.clone()
+            } else {
+                result.title.clone()
+            },
+            severity: result.severity,
+            context: result.alert_context.clone(),
+            details: AlertDetails {
+                rule_version: result.rule_version.clone(),
+                description: result.description.clone(),
+                runbook: result.runbook.clone(),
+                reference: result.reference.clone(),
+                tags: result.tags.clone(),
+                reports: result.reports.clone(),
+                destinations: result.destinations.clone(),
+                error,
+            },
+        }
+    }
+}
+
+/// The alert a window becomes when `advance` reports [`Step::Created`]: titled by the window's
+/// first result (`header`), with the samples kept so far.
+pub(crate) fn new_alert(
+    group: &Group<'_>,
+    state: &WindowState,
+    header: Header,
+    samples: Vec<Value>,
+) -> Alert {
+    Alert {
+        alert_id: state.alert_id.clone(),
+        kind: header.kind,
+        rule_id: group.first.rule_id.clone(),
+        dedup: header.dedup,
+        title: header.title,
+        severity: header.severity,
+        context: header.context,
+        details: header.details,
+        log_types: state.log_types.iter().cloned().collect(),
+        // `advance` sets `created_at` whenever it reports `Created`.
+        creation_time: state.created_at.unwrap_or(state.update_time),
+        update_time: state.update_time,
+        event_count: state.event_count,
+        samples,
+    }
+}
+
+/// What a store reports for a group after applying it.
+pub(crate) fn window_outcome(group: &Group<'_>, state: WindowState, step: Step) -> WindowOutcome {
+    WindowOutcome {
+        alert_id: state.alert_id,
+        kind: if group.first.is_error() {
+            AlertKind::RuleError
+        } else {
+            AlertKind::Rule
+        },
+        rule_id: group.first.rule_id.clone(),
+        dedup: group.first.dedup.clone(),
+        status: match step {
+            Step::Pending => WindowStatus::Pending,
+            Step::Created => WindowStatus::Created,
+            Step::Updated => WindowStatus::Updated,
+        },
+        window_start: state.window_start,
+        creation_time: state.created_at,
+        update_time: state.update_time,
+        event_count: state.event_count,
+        new_events: group.count,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::BTreeMap;
@@ -266,7 +373,6 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::{ResultKind, Severity};
 
     pub(crate) const MINUTE: i64 = NANOS_PER_MINUTE;
 

@@ -5,14 +5,16 @@
 //! flag; dedup windows fixed from their opening and measured in processing time; thresholds,
 //! including distinct-value (`unique()`) thresholds; deterministic alert ids; the persistence
 //! of that state and of the alerts themselves ([`AlertStore`], [`AlertReader`],
-//! [`SqliteAlertStore`]); the delivery outbox filled in the same transaction ([`Routes`],
-//! [`Delivery`]); and sending it to destinations ([`Deliverer`]).
+//! [`SqliteAlertStore`] for one host, [`DynamoAlertStore`] for workers on many); the delivery
+//! outbox filled in the same transaction ([`Routes`], [`Delivery`], [`DeliveryQueue`]); and
+//! sending it to destinations ([`Deliverer`]).
 //!
 //! Must not touch: rule evaluation (bucketwatch-detect decides matches, titles, dedup strings)
 //! or the lake. Grouping and the store never read the clock: every operation takes the
 //! processing time `now` from its caller; only [`Deliverer::run`] reads it.
 
 mod deliver;
+mod dynamodb;
 mod grouping;
 mod model;
 mod outbox;
@@ -23,13 +25,14 @@ pub use deliver::{
     ConfigError, DELIVERY_HEADER, Deliverer, DeliveryConfig, DeliveryReport, DestinationConfig,
     DestinationKind, RetryPolicy, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature,
 };
+pub use dynamodb::{DEFAULT_MAX_ATTEMPTS, DynamoAlertStore};
 pub use model::{
     Alert, AlertDetails, AlertKind, AlertSummary, DEFAULT_DEDUP_PERIOD_MINUTES, MAX_SAMPLE_EVENTS,
     ParseSeverityError, ResultKind, RuleErrorInfo, RuleResult, Severity,
 };
 pub use outbox::{
-    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes,
-    delivery_id,
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryQueue, DeliveryState, Route,
+    Routes, Settled, delivery_id,
 };
 pub use sqlite::SqliteAlertStore;
 pub use store::{

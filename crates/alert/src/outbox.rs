@@ -2,7 +2,8 @@
 //! (alert, destination) deliveries written in the same transaction as the alert, and the
 //! delivery log of every attempt.
 //!
-//! Owns the `deliveries` and `delivery_attempts` tables and the routing decision. Must not
+//! Owns the `deliveries` and `delivery_attempts` tables, the [`DeliveryQueue`] interface the
+//! deliverer works any store's outbox through, and the routing decision. Must not
 //! touch the network or the clock: sending is `crate::deliver`'s job, and every function takes
 //! `now` from its caller. See docs/adr/0006-alert-delivery-outbox.md.
 
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Alert, Severity};
 use crate::sqlite::{SqliteAlertStore, count, sql_error};
-use crate::store::StoreError;
+use crate::store::{AlertReader, StoreError};
 
 /// Tables added by schema version 2; also run on a version 1 file to upgrade it.
 pub(crate) const OUTBOX_SCHEMA: &str = "
@@ -160,7 +161,7 @@ impl DeliveryState {
         }
     }
 
-    fn parse(s: &str) -> Option<DeliveryState> {
+    pub(crate) fn parse(s: &str) -> Option<DeliveryState> {
         [
             DeliveryState::Pending,
             DeliveryState::Delivered,
@@ -225,7 +226,7 @@ impl AttemptOutcome {
         }
     }
 
-    fn parse(s: &str) -> Option<AttemptOutcome> {
+    pub(crate) fn parse(s: &str) -> Option<AttemptOutcome> {
         [
             AttemptOutcome::Delivered,
             AttemptOutcome::Retry,
@@ -275,11 +276,75 @@ impl Default for DeliveryFilter {
 }
 
 /// What the deliverer decided for one claimed delivery after an attempt.
-#[derive(Debug, Clone)]
-pub(crate) struct Settled {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
     pub attempt: DeliveryAttempt,
     /// For [`AttemptOutcome::Retry`]: when to try again.
     pub next_attempt: Option<Timestamp>,
+}
+
+/// The outbox as the [`Deliverer`](crate::Deliverer) works it, whichever store keeps it
+/// ([`SqliteAlertStore`], [`DynamoAlertStore`](crate::DynamoAlertStore)).
+///
+/// Async because the deliverer runs on the runtime: a store must not block it on network
+/// requests. SQLite's calls are local and short, and answer at once.
+pub trait DeliveryQueue {
+    /// The store, for messages: its file, or its table.
+    fn location(&self) -> String;
+
+    /// Takes up to `limit` pending deliveries due at `now`, oldest due first, and pushes their
+    /// due time to `lease_until`: a deliverer that dies mid-send leaves them to be retried then,
+    /// and no other deliverer on the same store takes them meanwhile.
+    fn claim_due(
+        &mut self,
+        now: Timestamp,
+        limit: usize,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Records attempts and their consequences, and moves `deferred` deliveries (delivery id,
+    /// new due time; not attempted) to their new due time.
+    fn settle(
+        &mut self,
+        settled: &[Settled],
+        deferred: &[(String, Timestamp)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The alert a delivery sends.
+    fn alert(
+        &self,
+        alert_id: &str,
+    ) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
+}
+
+impl DeliveryQueue for SqliteAlertStore {
+    fn location(&self) -> String {
+        self.path.clone()
+    }
+
+    fn claim_due(
+        &mut self,
+        now: Timestamp,
+        limit: usize,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send {
+        std::future::ready(SqliteAlertStore::claim_due(self, now, limit, lease_until))
+    }
+
+    fn settle(
+        &mut self,
+        settled: &[Settled],
+        deferred: &[(String, Timestamp)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(SqliteAlertStore::settle(self, settled, deferred))
+    }
+
+    fn alert(
+        &self,
+        alert_id: &str,
+    ) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send {
+        std::future::ready(self.get_alert(alert_id))
+    }
 }
 
 const DELIVERY_COLUMNS: &str = "delivery_id, alert_id, destination, state, enqueued_at,

@@ -10,13 +10,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::grouping::{self, Group, Step, WindowState};
-use crate::model::{
-    Alert, AlertDetails, AlertKind, AlertSummary, ResultKind, RuleErrorInfo, RuleResult, Severity,
-};
+use crate::grouping::{self, Group, Header, Step, WindowState};
+use crate::model::{Alert, AlertKind, AlertSummary, RuleResult, Severity};
 use crate::outbox::{self, OUTBOX_SCHEMA, Routes};
 use crate::store::{
-    AlertFilter, AlertReader, AlertStore, RecordOutcome, StoreError, WindowOutcome, WindowStatus,
+    AlertFilter, AlertReader, AlertStore, RecordOutcome, StoreError, WindowOutcome,
 };
 
 /// Written to the file's header (`PRAGMA application_id`, "bwal") so another program's SQLite
@@ -302,57 +300,6 @@ impl SqliteAlertStore {
     }
 }
 
-/// The window's first result, minus the event: what its alert is titled and described with.
-struct Header {
-    kind: AlertKind,
-    dedup: String,
-    title: String,
-    severity: Severity,
-    context: Option<Value>,
-    details: AlertDetails,
-}
-
-impl Header {
-    fn from_result(result: &RuleResult) -> Header {
-        let (kind, error) = match &result.kind {
-            ResultKind::Match => (AlertKind::Rule, None),
-            ResultKind::Error {
-                error_type,
-                message,
-            } => (
-                AlertKind::RuleError,
-                Some(RuleErrorInfo {
-                    error_type: error_type.clone(),
-                    message: message.clone(),
-                }),
-            ),
-        };
-        Header {
-            kind,
-            dedup: result.dedup.clone(),
-            // Detection falls back to the rule id already; this keeps an alert titled even
-            // when a caller left the title empty.
-            title: if result.title.is_empty() {
-                result.rule_id.clone()
-            } else {
-                result.title.clone()
-            },
-            severity: result.severity,
-            context: result.alert_context.clone(),
-            details: AlertDetails {
-                rule_version: result.rule_version.clone(),
-                description: result.description.clone(),
-                runbook: result.runbook.clone(),
-                reference: result.reference.clone(),
-                tags: result.tags.clone(),
-                reports: result.reports.clone(),
-                destinations: result.destinations.clone(),
-                error,
-            },
-        }
-    }
-}
-
 /// Advances one group's window and writes the consequences; returns its outcome and the alert
 /// it created, if any.
 fn apply_group(
@@ -398,22 +345,7 @@ fn apply_group(
             } else {
                 load_samples(tx, path, id)?
             };
-            let alert = Alert {
-                alert_id: id.to_owned(),
-                kind: header.kind,
-                rule_id: group.first.rule_id.clone(),
-                dedup: header.dedup,
-                title: header.title,
-                severity: header.severity,
-                context: header.context,
-                details: header.details,
-                log_types: state.log_types.iter().cloned().collect(),
-                // `advance` sets `created_at` whenever it reports `Created`.
-                creation_time: state.created_at.unwrap_or(state.update_time),
-                update_time: state.update_time,
-                event_count: state.event_count,
-                samples,
-            };
+            let alert = grouping::new_alert(group, &state, header, samples);
             write_alert_counts(tx, path, &state, &alert.rule_id, Some(alert.creation_time))?;
             created = Some(alert);
         }
@@ -421,26 +353,7 @@ fn apply_group(
     }
     save_window(tx, path, group, &state)?;
 
-    let window = WindowOutcome {
-        alert_id: state.alert_id,
-        kind: if group.first.is_error() {
-            AlertKind::RuleError
-        } else {
-            AlertKind::Rule
-        },
-        rule_id: group.first.rule_id.clone(),
-        dedup: group.first.dedup.clone(),
-        status: match advance.step {
-            Step::Pending => WindowStatus::Pending,
-            Step::Created => WindowStatus::Created,
-            Step::Updated => WindowStatus::Updated,
-        },
-        window_start: state.window_start,
-        creation_time: state.created_at,
-        update_time: state.update_time,
-        event_count: state.event_count,
-        new_events: group.count,
-    };
+    let window = grouping::window_outcome(group, state, advance.step);
     Ok((window, created))
 }
 

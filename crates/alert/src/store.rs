@@ -22,22 +22,26 @@ use crate::model::{Alert, AlertKind, AlertSummary, Severity};
 ///   persisted is an alert that will be delivered, even if the process dies right after `Ok`.
 ///   Callers never deliver from `created` themselves; the deliverer reads the queue.
 ///
-/// # A DynamoDB implementation
-/// The grouping rules are pure functions over one record per state key, so a DynamoDB store
-/// reuses them and replaces only persistence, with optimistic concurrency on conditional writes:
-/// - read the batch's window items (`BatchGetItem` on the state keys), each with a `version`;
+/// # The DynamoDB implementation
+/// The grouping rules are pure functions over one record per state key, so
+/// [`DynamoAlertStore`](crate::DynamoAlertStore) reuses them and replaces only persistence,
+/// with optimistic concurrency on conditional writes:
+/// - read the batch's window items (`BatchGetItem`, strongly consistent), each with a `version`;
 /// - advance them in memory exactly as [`SqliteAlertStore`](crate::SqliteAlertStore) does;
-/// - write window, header, sample and alert items with `TransactWriteItems`, each window put
-///   conditioned on `version = :read_version` (`attribute_not_exists(stateKey)` for a new key)
-///   and each alert put on `attribute_not_exists(alertId)`;
-/// - on `TransactionCanceledException` (another worker wrote first), re-read and redo.
+/// - write window, header, sample, alert and delivery items with `TransactWriteItems`, each
+///   window put conditioned on `version = :read_version` (`attribute_not_exists` for a new key)
+///   and each alert and delivery put on `attribute_not_exists`;
+/// - on `TransactionCanceledException` (another worker wrote first), re-read and redo, a
+///   bounded number of times ([`StoreError::Contention`] after that).
 ///
 /// This is Panther's conditional update (open a window when the item is absent or
 /// `alertCreationTime < now − period`) generalized to thresholds and unique-value sets; ids stay
 /// deterministic because the alert count is part of the conditioned item. A transaction holds at
-/// most 100 items, so a batch with more groups commits in chunks: all-or-nothing per chunk, not
-/// per batch, and a batch retried after a partial failure counts its committed chunks again.
-/// That is the one guarantee such a store must document as weaker than SQLite's transaction.
+/// most 100 items, so a batch with more changes commits in chunks: all-or-nothing per chunk, not
+/// per batch. `record_unit` writes a marker naming each chunk's groups in that chunk's
+/// transaction, so a unit retried after a partial failure applies only the rest, exactly once;
+/// a plain `record` retried after a partial failure counts its committed chunks again. That is
+/// the one guarantee weaker than SQLite's single transaction (docs/adr/0007).
 pub trait AlertStore {
     fn record(
         &mut self,
@@ -196,7 +200,8 @@ impl AlertSummary {
     }
 }
 
-/// Why a store operation failed. Every message names the store file and what was being done.
+/// Why a store operation failed. Every message names the store (its file, or its DynamoDB
+/// table) and what was being done.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -255,4 +260,26 @@ pub enum StoreError {
     },
     #[error("result {index} of the batch: {reason}; nothing was recorded")]
     InvalidResult { index: usize, reason: &'static str },
+    /// A DynamoDB request failed ([`DynamoAlertStore`](crate::DynamoAlertStore)).
+    #[error("alert table {table}: {operation}: {reason}; {advice}")]
+    Dynamo {
+        table: String,
+        operation: String,
+        /// The SDK's error with its service context.
+        reason: String,
+        /// What an operator can do about it.
+        advice: &'static str,
+    },
+    /// Other workers changed the same items between this store's reads and its conditional
+    /// writes every time it tried.
+    #[error(
+        "alert table {table}: {operation}: other workers changed the same items {attempts} \
+         times in a row; leave the input unacknowledged and record it again (record_unit \
+         skips the parts already committed)"
+    )]
+    Contention {
+        table: String,
+        operation: String,
+        attempts: u32,
+    },
 }

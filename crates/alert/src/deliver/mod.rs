@@ -31,9 +31,9 @@ pub use destination::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webho
 use destination::{Destination, NotSent, Outgoing, SendResult};
 
 use crate::model::Alert;
-use crate::outbox::{AttemptOutcome, Delivery, DeliveryAttempt, Settled};
+use crate::outbox::{AttemptOutcome, Delivery, DeliveryAttempt, DeliveryQueue, Settled};
 use crate::sqlite::SqliteAlertStore;
-use crate::store::{AlertReader, StoreError};
+use crate::store::StoreError;
 
 /// How long a claim keeps other deliverers (and this one after a crash) off a delivery,
 /// beyond the request timeout.
@@ -56,11 +56,13 @@ pub struct DeliveryReport {
     pub attempts: Vec<DeliveryAttempt>,
 }
 
-/// Sends queued deliveries. Give it its own store handle on the same file as the recorder's:
-/// the two connections share the file through SQLite's WAL. Its store reads and writes are
-/// short SQLite transactions made on the calling task between rounds of sends.
-pub struct Deliverer {
-    store: SqliteAlertStore,
+/// Sends queued deliveries from any store's outbox ([`DeliveryQueue`]). Give it its own store
+/// handle on the recorder's store: a second connection to the same SQLite file (the two share
+/// it through SQLite's WAL), or a second [`DynamoAlertStore`](crate::DynamoAlertStore) on the
+/// same table, where several deliverers may run at once. Its store reads and writes happen on
+/// the calling task between rounds of sends.
+pub struct Deliverer<Q = SqliteAlertStore> {
+    store: Q,
     destinations: HashMap<String, Arc<Destination>>,
     retry: RetryPolicy,
     concurrency: usize,
@@ -70,14 +72,11 @@ pub struct Deliverer {
     console_url: Option<Arc<str>>,
 }
 
-impl Deliverer {
+impl<Q: DeliveryQueue> Deliverer<Q> {
     /// Builds the destinations of `config`, reading secrets from the environment, and loading
     /// the standard AWS configuration (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, ...)
     /// when an SNS destination is configured.
-    pub async fn new(
-        config: &DeliveryConfig,
-        store: SqliteAlertStore,
-    ) -> Result<Self, ConfigError> {
+    pub async fn new(config: &DeliveryConfig, store: Q) -> Result<Self, ConfigError> {
         let aws = if config
             .destinations
             .iter()
@@ -94,7 +93,7 @@ impl Deliverer {
     /// shares one between SQS, S3 and SNS; tests point one at moto).
     pub fn with_aws_config(
         config: &DeliveryConfig,
-        store: SqliteAlertStore,
+        store: Q,
         aws: &aws_config::SdkConfig,
     ) -> Result<Self, ConfigError> {
         Self::build(config, store, Some(aws))
@@ -102,7 +101,7 @@ impl Deliverer {
 
     fn build(
         config: &DeliveryConfig,
-        store: SqliteAlertStore,
+        store: Q,
         aws: Option<&aws_config::SdkConfig>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
@@ -134,12 +133,12 @@ impl Deliverer {
     }
 
     /// The store, to list deliveries and the delivery log.
-    pub fn store(&self) -> &SqliteAlertStore {
+    pub fn store(&self) -> &Q {
         &self.store
     }
 
     /// The store, to requeue failed deliveries.
-    pub fn store_mut(&mut self) -> &mut SqliteAlertStore {
+    pub fn store_mut(&mut self) -> &mut Q {
         &mut self.store
     }
 
@@ -151,13 +150,14 @@ impl Deliverer {
         loop {
             let claimed = self
                 .store
-                .claim_due(now, self.batch_size, after(now, self.lease))?;
+                .claim_due(now, self.batch_size, after(now, self.lease))
+                .await?;
             let full_round = claimed.len() == self.batch_size;
             if claimed.is_empty() {
                 break;
             }
             let round = self.attempt_all(claimed, now, &mut down).await?;
-            self.store.settle(&round.settled, &round.deferred)?;
+            self.store.settle(&round.settled, &round.deferred).await?;
             report.deferred += round.deferred.len();
             for s in round.settled {
                 match s.attempt.outcome {
@@ -205,7 +205,7 @@ impl Deliverer {
             let alert = match alerts.get(&delivery.alert_id) {
                 Some(alert) => alert.clone(),
                 None => {
-                    let alert = self.store.get_alert(&delivery.alert_id)?.map(Arc::new);
+                    let alert = self.store.alert(&delivery.alert_id).await?.map(Arc::new);
                     alerts.insert(delivery.alert_id.clone(), alert.clone());
                     alert
                 }
@@ -217,7 +217,7 @@ impl Deliverer {
                     let why = NotSent::permanent(format!(
                         "alert {} is not in the store {}",
                         delivery.alert_id,
-                        self.store.path()
+                        self.store.location()
                     ));
                     settled.push(self.decide(&delivery, now, Err(why)));
                     continue;

@@ -8,11 +8,12 @@ use serde_json::json;
 use super::*;
 use crate::grouping::tests::{MINUTE, error, result};
 use crate::grouping::{alert_id, dedup_key};
-use crate::model::MAX_SAMPLE_EVENTS;
+use crate::model::{MAX_SAMPLE_EVENTS, ResultKind, RuleErrorInfo};
 use crate::outbox::{
     AttemptOutcome, DeliveryAttempt, DeliveryFilter, DeliveryState, Route, Routes, Settled,
     delivery_id,
 };
+use crate::store::WindowStatus;
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
