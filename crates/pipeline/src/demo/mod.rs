@@ -213,10 +213,10 @@ pub fn suggested_queries() -> Vec<SuggestedQuery> {
     use generate::{APP_DATA, BACKUPS, RANSOMWARE_IP};
     vec![
         SuggestedQuery {
-            about: "the events behind each alert",
-            sql: "SELECT p_rule_id, p_alert_severity, count(*) AS events, \
-                  count(DISTINCT p_alert_id) AS alerts FROM views.all_rule_matches \
-                  GROUP BY 1, 2 ORDER BY events DESC"
+            about: "every rule match, alerting or not: a rule with a threshold alerts only once \
+                    enough matches add up (the app servers' few denials and deletions do not)",
+            sql: "SELECT p_rule_id, count(*) AS matches FROM views.all_rule_matches \
+                  GROUP BY p_rule_id ORDER BY matches DESC"
                 .into(),
         },
         SuggestedQuery {
