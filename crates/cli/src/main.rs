@@ -64,7 +64,7 @@ delivered, 1 otherwise (the reasons go to stderr), 2 when the demo could not run
 Examples:
   bucketwatch demo
   bucketwatch demo --dir /tmp/bw-demo --content ~/src/bucketwatch/content
-  bucketwatch query --data-dir bucketwatch-demo \"SELECT p_rule_id, count(*) FROM views.all_rule_matches GROUP BY 1\""
+  bucketwatch query --data-dir bucketwatch-demo \"SELECT count(*) FROM views.all_logs\""
     )]
     Demo(demo::DemoArgs),
 
