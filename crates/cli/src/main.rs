@@ -1,6 +1,7 @@
 //! The `bucketwatch` binary: argument parsing and output formatting only; the work is done by
 //! `bucketwatch-pipeline`.
 
+mod demo;
 mod lake;
 mod run;
 
@@ -32,6 +33,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See bucketwatch work in one command: a generated day of S3 logs with attacks in it.
+    #[command(
+        long_about = "See bucketwatch work in one command: a generated day of S3 logs with \
+attacks in it, through the real pipeline. No AWS account and no configuration needed.
+
+The demo writes a day (yesterday, UTC) of S3 server access logs and CloudTrail for a made-up \
+account with four buckets: a public website, application data that only two roles may touch, \
+nightly backups and the CloudTrail log bucket. Ordinary traffic fills the day; woven into it are \
+eight attacks: enumeration, exfiltration by a role not approved for the bucket, plain-HTTP \
+access, access from outside the approved network, a bucket made public, access logging disabled, \
+an SSE-C rewrite and a mass deletion of backups.
+
+The log objects are written under DIR/incoming the way AWS delivers them (CloudTrail gzipped), \
+then ingested as `bucketwatch ingest` does it: parsed, run through the detections of --content \
+with the demo's own settings (DIR/bucketwatch_settings.toml: approved network, public buckets, \
+approved roles), stored in the lake (DIR/lake) with alerts in DIR/alerts.db, and every alert is \
+delivered as a JSON line to DIR/alerts.jsonl. The summary lists the alerts by rule, where the \
+data lives and queries to try with `bucketwatch query --data-dir DIR`.
+
+Running the demo again replaces the earlier demo in DIR (only what the demo wrote; other files \
+stay). A DIR that is not empty and was not made by the demo is refused, so a mistyped --dir \
+cannot delete anything.
+
+Run it from the root of the repository, where ./content holds the built-in detections, or name \
+them with --content.
+
+Exit status: 0 when exactly the rules the attacks are meant to raise raised alerts and all were \
+delivered, 1 otherwise (the reasons go to stderr), 2 when the demo could not run.
+
+Examples:
+  bucketwatch demo
+  bucketwatch demo --dir /tmp/bw-demo --content ~/src/bucketwatch/content
+  bucketwatch query --data-dir bucketwatch-demo \"SELECT count(*) FROM views.all_logs\""
+    )]
+    Demo(demo::DemoArgs),
+
     /// Normalize log files into JSON lines on stdout.
     #[command(long_about = "Normalize log files into JSON lines on stdout.
 
@@ -264,6 +301,7 @@ fn parse_log_type(s: &str) -> Result<LogType, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Parse(args) => parse(args),
         Command::Test(args) => Ok(test(args)),
         Command::Detect(args) => detect(args),
