@@ -427,14 +427,15 @@ fn scheduled(
     let store_path = data.state_dir()?.join("alerts.db");
     let mut store = SqliteAlertStore::open(&store_path)
         .with_context(|| format!("opening the alert store {}", store_path.display()))?;
-    let runs = runtime.block_on(bucketwatch_pipeline::scheduled_job::run_scheduled(
+    let runs = bucketwatch_pipeline::scheduled_job::run_scheduled(
+        &runtime,
         &queries,
         only,
         &engine,
         &mut store,
         &lake,
         Timestamp::now(),
-    ))?;
+    )?;
     let mut failed = false;
     for run in &runs {
         match &run.error {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bucketwatch_pipeline::service::{Metrics, Service, ServiceConfig};
+use bucketwatch_pipeline::service::{AlertState, Metrics, Service, ServiceConfig};
 use clap::Args;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
@@ -46,14 +46,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             .or_else(|| config.data_dir.clone()),
     };
     let lake_location = data.lake_location()?;
-    let alert_db = match &config.alerts.sqlite_path {
-        Some(path) => path.clone(),
-        None => data.state_dir()?.join("alerts.db"),
+    let alerts = match (&config.alerts.dynamodb_table, &config.alerts.sqlite_path) {
+        (Some(table), _) => AlertState::DynamoDb {
+            table: table.clone(),
+        },
+        (None, Some(path)) => AlertState::Sqlite(path.clone()),
+        (None, None) => AlertState::Sqlite(data.state_dir()?.join("alerts.db")),
     };
     if args.check {
         println!("configuration {}: ok", args.config.display());
         println!("lake: {lake_location}");
-        println!("alert store: {}", alert_db.display());
+        println!("alert store: {alerts}");
         for s in &config.sources {
             println!("source {} ({})", s.id, s.kind.as_str());
         }
@@ -77,7 +80,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let service = Service {
         config,
         lake_location,
-        alert_db,
+        alerts,
     };
     let report = service.run(&runtime, shutdown, Arc::new(Metrics::new()))?;
     tracing::info!(

@@ -85,6 +85,17 @@ struct Service {
 
 impl Service {
     fn start(moto: &Moto, config: &Path, data: &Path, log: PathBuf) -> Service {
+        Service::start_with(moto, config, data, log, &[])
+    }
+
+    /// As [`start`](Service::start), with more environment variables.
+    fn start_with(
+        moto: &Moto,
+        config: &Path,
+        data: &Path,
+        log: PathBuf,
+        env: &[(&str, String)],
+    ) -> Service {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -101,6 +112,9 @@ impl Service {
             .stdout(Stdio::null())
             .stderr(stderr);
         for (k, v) in moto.env() {
+            command.env(k, v);
+        }
+        for (k, v) in env {
             command.env(k, v);
         }
         Service {
@@ -563,6 +577,216 @@ url = "{hook}"
     );
     // Delivery is at least once; a repeat (a kill between send and record) carries the
     // delivery id of the first, so a receiver keeping ids sees each alert once.
+    let mut by_delivery: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in sink.received() {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        by_delivery
+            .entry(r.header("x-bucketwatch-delivery").unwrap().to_string())
+            .or_default()
+            .insert(body["alertId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(by_delivery.len(), all_alerts.len());
+    assert!(by_delivery.values().all(|alerts| alerts.len() == 1));
+}
+
+/// Scale-out: two `run` processes on one queue, alert state in one DynamoDB table, one lake.
+/// Together they produce what one process would: every record once, alerts grouped across
+/// workers (one alert for a requester seen by both), each alert delivered once, and a
+/// redelivered notification adds nothing whichever worker gets it.
+#[test]
+fn two_workers_on_one_queue_share_alert_state_through_dynamodb() {
+    const OBJECTS: usize = 30;
+    const SHARED: usize = 15;
+    const LINES: usize = 10;
+    let moto = Moto::start();
+    // DynamoDB on a server that takes one request at a time: moto does not isolate
+    // transactions, DynamoDB does (see `Moto::start_serial`).
+    let dynamo = Moto::start_serial();
+    let queue = boto3(
+        &moto,
+        r#"
+s3.create_bucket(Bucket='scale-logs')
+url = sqs.create_queue(QueueName='scale')['QueueUrl']
+s3.put_bucket_notification_configuration(Bucket='scale-logs', NotificationConfiguration={
+    'QueueConfigurations': [{'QueueArn': arn(url), 'Events': ['s3:ObjectCreated:*']}]})
+print(url)
+"#,
+    );
+    let queue = queue.trim();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sink = WebhookSink::start();
+    let config = dir.path().join("bucketwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+content = ["{content}"]
+[[sources]]
+id = "scale"
+kind = "sqs"
+queue_url = "{queue}"
+wait_time_secs = 1
+visibility_timeout_secs = 5
+[batch]
+max_objects = 2
+[alerts]
+dynamodb_table = "bw-alerts"
+[metrics]
+enabled = false
+[delivery]
+poll_interval_ms = 100
+[[delivery.destinations]]
+id = "hook"
+kind = "webhook"
+url = "{hook}"
+"#,
+            content = repo().join("content").display(),
+            hook = sink.url(),
+        ),
+    )
+    .unwrap();
+    let env = [("AWS_ENDPOINT_URL_DYNAMODB", dynamo.endpoint())];
+    let logs = [dir.path().join("one.log"), dir.path().join("two.log")];
+    let workers: Vec<Service> = logs
+        .iter()
+        .map(|log| Service::start_with(&moto, &config, &data, log.clone(), &env))
+        .collect();
+    let log_text = || {
+        logs.iter()
+            .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n---- the other worker ----\n")
+    };
+    for log in &logs {
+        wait_until("both workers started", Duration::from_secs(60), &log_text, &mut || {
+            std::fs::read_to_string(log).is_ok_and(|t| t.contains("source(s) started"))
+        });
+    }
+
+    let objects = dir.path().join("objects");
+    std::fs::create_dir_all(&objects).unwrap();
+    let mut puts = String::new();
+    for o in 0..OBJECTS {
+        let requester = if o < SHARED {
+            "arn:aws:iam::123456789012:user/shared".to_string()
+        } else {
+            format!("arn:aws:iam::123456789012:user/u{o}")
+        };
+        let path = objects.join(format!("{o}.log"));
+        std::fs::write(
+            &path,
+            access_log("scale-logs", &format!("S{o:03}"), LINES, Some(&requester)),
+        )
+        .unwrap();
+        writeln!(
+            puts,
+            "s3.upload_file('{}', 'scale-logs', 'AWSLogs/{o:03}.log')",
+            path.display()
+        )
+        .unwrap();
+    }
+    boto3(&moto, &puts);
+    let total = || query(&data, "SELECT count(*) FROM logs.aws_s3serveraccess");
+    wait_until("all rows", Duration::from_secs(240), &log_text, &mut || {
+        total()
+            .first()
+            .is_some_and(|r| r[0] == (OBJECTS * LINES).to_string())
+    });
+
+    // Redelivered notifications of objects already in the lake: whichever worker takes one
+    // finds the other's commit and adds nothing.
+    boto3(
+        &moto,
+        &format!(
+            r#"
+for o in range(6):
+    body = {{'Records': [{{'eventVersion': '2.1', 'eventSource': 'aws:s3', 'awsRegion': 'us-east-1',
+        'eventName': 'ObjectCreated:Put', 's3': {{'bucket': {{'name': 'scale-logs'}},
+        'object': {{'key': 'AWSLogs/%03d.log' % o}}}}}}]}}
+    sqs.send_message(QueueUrl='{queue}', MessageBody=json.dumps(body))
+"#
+        ),
+    );
+    wait_until("the queue drained", Duration::from_secs(120), &log_text, &mut || {
+        boto3(
+            &moto,
+            &format!(
+                "a = sqs.get_queue_attributes(QueueUrl='{queue}', AttributeNames=['All'])['Attributes']\n\
+                 print(int(a['ApproximateNumberOfMessages']) + int(a['ApproximateNumberOfMessagesNotVisible']))"
+            ),
+        )
+        .trim()
+            == "0"
+    });
+
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&boto3(
+        &moto,
+        &format!(
+            r#"
+ddb = boto3.client('dynamodb', **dict(kw, endpoint_url='{}'))
+items = []
+for page in ddb.get_paginator('scan').paginate(TableName='bw-alerts'):
+    items += [i for i in page['Items'] if i['sk']['S'] == 'A']
+print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup': i['dedup']['S'],
+    'events': int(i['event_count']['N'])}} for i in items]))
+"#,
+            dynamo.endpoint()
+        ),
+    ))
+    .unwrap();
+    let insecure: Vec<&serde_json::Value> = alerts.iter().filter(|a| a["rule"] == INSECURE).collect();
+    assert_eq!(insecure.len(), OBJECTS - SHARED + 1, "{alerts:#?}");
+    let shared: Vec<&&serde_json::Value> = insecure
+        .iter()
+        .filter(|a| a["dedup"].as_str().unwrap().contains("user/shared"))
+        .collect();
+    assert_eq!(shared.len(), 1, "{insecure:#?}");
+    assert_eq!(shared[0]["events"], SHARED as u64);
+    let all_alerts: BTreeSet<String> = alerts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    let delivered = || -> BTreeSet<String> {
+        sink.received()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["alertId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    wait_until(
+        "every alert delivered",
+        Duration::from_secs(60),
+        &log_text,
+        &mut || delivered() == all_alerts,
+    );
+    for worker in workers {
+        let status = worker.stop();
+        assert!(status.success(), "exit {status:?}\n{}", log_text());
+    }
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert!(
+            text.lines().any(|l| l.contains("batch: ") && !l.contains(" 0 records")),
+            "a worker committed nothing, so the test did not share work:\n{}",
+            log_text()
+        );
+    }
+    assert_eq!(
+        query(
+            &data,
+            "SELECT count(DISTINCT requestid), count(*), count(DISTINCT p_source_object) FROM logs.aws_s3serveraccess"
+        ),
+        [[
+            (OBJECTS * LINES).to_string(),
+            (OBJECTS * LINES).to_string(),
+            OBJECTS.to_string()
+        ]]
+    );
     let mut by_delivery: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in sink.received() {
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();

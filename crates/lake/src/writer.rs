@@ -19,6 +19,7 @@ use bucketwatch_core::{LogType, Timestamp};
 use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::kernel::Version;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
@@ -108,10 +109,19 @@ impl Lake {
 
     /// The units named in the commit metadata of every commit of `table` still in its log.
     pub async fn committed_units(&self, table: &DeltaTable) -> Result<HashSet<String>, LakeError> {
+        self.units_of(table, None).await
+    }
+
+    /// The units of the latest `commits` commits of `table` (all still in its log if `None`).
+    async fn units_of(
+        &self,
+        table: &DeltaTable,
+        commits: Option<usize>,
+    ) -> Result<HashSet<String>, LakeError> {
         let mut units = HashSet::new();
         let infos: Vec<_> =
             table
-                .history(None)
+                .history(commits)
                 .try_collect()
                 .await
                 .map_err(|e| LakeError::Delta {
@@ -173,6 +183,10 @@ pub struct LakeWriter {
     pending: BTreeMap<TableId, Pending>,
     /// Units each table has committed, from its history and this writer's commits.
     committed: HashMap<TableId, HashSet<String>>,
+    /// The version of each table whose commits `committed` has read, for [`catch_up`].
+    ///
+    /// [`catch_up`]: LakeWriter::catch_up
+    read_to: HashMap<TableId, Version>,
     finished: Vec<FinishedObject>,
     ingested: HashSet<String>,
     skipped_rows: u64,
@@ -181,21 +195,44 @@ pub struct LakeWriter {
 impl LakeWriter {
     /// Opens a writer, reading back what every existing table has committed.
     pub async fn open(lake: Lake) -> Result<LakeWriter, LakeError> {
-        let mut committed = HashMap::new();
-        for id in lake.tables().await? {
-            if let Some(table) = lake.table(&id).await? {
-                committed.insert(id, lake.committed_units(&table).await?);
-            }
-        }
-        let ingested = committed.remove(&TableId::ledger()).unwrap_or_default();
-        Ok(LakeWriter {
+        let mut writer = LakeWriter {
             lake,
             pending: BTreeMap::new(),
-            committed,
+            committed: HashMap::new(),
+            read_to: HashMap::new(),
             finished: Vec::new(),
-            ingested,
+            ingested: HashSet::new(),
             skipped_rows: 0,
-        })
+        };
+        writer.catch_up().await?;
+        Ok(writer)
+    }
+
+    /// Reads the units of commits made since this writer last looked, by other processes
+    /// writing the same lake: an object another worker committed is then skipped here (a
+    /// redelivered message adds nothing). Call before each batch when workers share the lake.
+    pub async fn catch_up(&mut self) -> Result<(), LakeError> {
+        for id in self.lake.tables().await? {
+            let Some(table) = self.lake.table(&id).await? else {
+                continue;
+            };
+            let Some(latest) = table.version() else {
+                continue;
+            };
+            let new_commits = match self.read_to.get(&id) {
+                Some(&read) if read >= latest => continue,
+                Some(&read) => Some((latest - read) as usize),
+                None => None,
+            };
+            let units = self.lake.units_of(&table, new_commits).await?;
+            if id == TableId::ledger() {
+                self.ingested.extend(units);
+            } else {
+                self.committed.entry(id.clone()).or_default().extend(units);
+            }
+            self.read_to.insert(id, latest);
+        }
+        Ok(())
     }
 
     pub fn lake(&self) -> &Lake {

@@ -16,6 +16,7 @@ use bucketwatch_detect::content::spec::ScheduledQuerySpec;
 use bucketwatch_lake::arrow::json::writer::{JsonArray, WriterBuilder};
 use bucketwatch_lake::{Lake, QueryEngine, QueryError};
 use serde_json::Value;
+use tokio::runtime::Runtime;
 
 /// What one scheduled query's run did.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +46,11 @@ pub fn slot_start(spec: &ScheduledQuerySpec, now: Timestamp) -> Timestamp {
 }
 
 /// Runs the enabled scheduled queries (only `only` when given) over the lake at `now`.
-pub async fn run_scheduled(
+///
+/// Synchronous, with `runtime` for the queries only: rules and the alert store run outside
+/// it, as a store may block on the runtime itself (DynamoDB).
+pub fn run_scheduled(
+    runtime: &Runtime,
     queries: &[ScheduledQuerySpec],
     only: Option<&str>,
     engine: &Engine,
@@ -53,7 +58,7 @@ pub async fn run_scheduled(
     lake: &Lake,
     now: Timestamp,
 ) -> Result<Vec<ScheduledRun>, ScheduledError> {
-    let session = QueryEngine::open(lake).await.map_err(|e| match e {
+    let session = runtime.block_on(QueryEngine::open(lake)).map_err(|e| match e {
         QueryError::Lake(e) => ScheduledError::Lake(e),
         other => ScheduledError::Lake(bucketwatch_lake::LakeError::Location {
             location: lake.location().root().to_string(),
@@ -74,7 +79,7 @@ pub async fn run_scheduled(
             runs.push(run);
             continue;
         };
-        let rows = match session.query_at(sql, now).await {
+        let rows = match runtime.block_on(session.query_at(sql, now)) {
             Ok(result) => rows_as_json(&result.batches),
             Err(e) => Err(e.render(sql)),
         };

@@ -55,8 +55,32 @@ impl Moto {
     /// Starts a fresh server and waits until it answers.
     pub fn start() -> Moto {
         let port = free_port();
-        let child = Command::new(venv_program("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = Command::new(venv_program("moto_server"));
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Moto::spawn(command, port)
+    }
+
+    /// A server that answers one request at a time, over HTTP/1.0.
+    ///
+    /// moto applies a DynamoDB transaction item by item, with no isolation: two concurrent
+    /// `TransactWriteItems` can both pass their conditions. DynamoDB never allows that, so
+    /// tests of several writers on one table point DynamoDB here, where requests cannot
+    /// overlap. Not for long polls (SQS waits would hold up everyone).
+    pub fn start_serial() -> Moto {
+        const SERIAL: &str = "import sys\n\
+            from werkzeug.serving import run_simple\n\
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
+            run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False, request_handler=MotoRequestHandler)\n";
+        let port = free_port();
+        let mut command = Command::new(venv_program("python"));
+        command
+            .args(["-c", SERIAL, &port.to_string()])
+            .env("MOTO_PORT", port.to_string());
+        Moto::spawn(command, port)
+    }
+
+    fn spawn(mut command: Command, port: u16) -> Moto {
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

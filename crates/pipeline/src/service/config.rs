@@ -151,9 +151,13 @@ impl Default for BatchConfig {
 #[serde(deny_unknown_fields)]
 pub struct AlertStoreConfig {
     /// A SQLite file; default `<data dir>/alerts.db` (or the local state directory when the
-    /// lake is on S3).
+    /// lake is on S3). For one `run` process.
     #[serde(default)]
     pub sqlite_path: Option<PathBuf>,
+    /// A DynamoDB table instead, shared by several `run` processes on one queue; created
+    /// (on-demand capacity) when missing.
+    #[serde(default)]
+    pub dynamodb_table: Option<String>,
 }
 
 /// The Prometheus endpoint.
@@ -264,6 +268,16 @@ pub enum ConfigError {
     },
     #[error("[batch] max_objects and commit_rows must be at least 1")]
     Batch,
+    #[error(
+        "[alerts] names both sqlite_path and dynamodb_table: keep sqlite_path for one process, \
+         dynamodb_table for several"
+    )]
+    TwoAlertStores,
+    #[error(
+        "[alerts] dynamodb_table {0:?} is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, \
+         '_', '-', '.')"
+    )]
+    TableName(String),
     #[error(transparent)]
     Delivery(#[from] DeliveryConfigError),
 }
@@ -313,6 +327,18 @@ impl ServiceConfig {
         }
         if self.batch.max_objects == 0 || self.batch.commit_rows == 0 {
             return Err(ConfigError::Batch);
+        }
+        if let Some(table) = &self.alerts.dynamodb_table {
+            if self.alerts.sqlite_path.is_some() {
+                return Err(ConfigError::TwoAlertStores);
+            }
+            let valid = (3..=255).contains(&table.len())
+                && table
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !valid {
+                return Err(ConfigError::TableName(table.clone()));
+            }
         }
         self.delivery.validate()?;
         Ok(())
@@ -478,6 +504,13 @@ mod tests {
             (
                 "[[sources]]\nid = \"a\"\nkind = \"pipe\"",
                 "unknown variant `pipe`",
+            ),            (
+                "[[sources]]\nid = \"a\"\nkind = \"stdin\"\n[alerts]\nsqlite_path = \"a.db\"\ndynamodb_table = \"bw\"",
+                "names both sqlite_path and dynamodb_table",
+            ),
+            (
+                "[[sources]]\nid = \"a\"\nkind = \"stdin\"\n[alerts]\ndynamodb_table = \"bw alerts\"",
+                "\"bw alerts\" is not a DynamoDB table name",
             ),
         ];
         for (text, expected) in cases {

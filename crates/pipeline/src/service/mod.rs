@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bucketwatch_alert::{Deliverer, SqliteAlertStore};
+use bucketwatch_alert::{AlertStore, Deliverer, DeliveryQueue, DynamoAlertStore, SqliteAlertStore};
 use bucketwatch_core::Timestamp;
 use bucketwatch_detect::content::spec::ScheduledQuerySpec;
 use bucketwatch_detect::{Engine, EngineOptions};
@@ -46,7 +46,26 @@ use crate::scheduled_job::{run_scheduled, slot_start};
 pub struct Service {
     pub config: ServiceConfig,
     pub lake_location: String,
-    pub alert_db: PathBuf,
+    pub alerts: AlertState,
+}
+
+/// Where alert grouping state, alerts and the delivery outbox live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertState {
+    /// A SQLite file: one `run` process.
+    Sqlite(PathBuf),
+    /// A DynamoDB table shared by every `run` process on the same queue; created on first
+    /// start when missing.
+    DynamoDb { table: String },
+}
+
+impl std::fmt::Display for AlertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlertState::Sqlite(path) => write!(f, "{}", path.display()),
+            AlertState::DynamoDb { table } => write!(f, "DynamoDB table {table}"),
+        }
+    }
 }
 
 /// A failure that stops the service at start. Once running, failures are logged and retried:
@@ -127,16 +146,8 @@ impl Service {
             .collect();
         let lake = Lake::open(&self.lake_location)?;
         let writer = runtime.block_on(LakeWriter::open(lake.clone()))?;
-        let open_store = || {
-            SqliteAlertStore::open(&self.alert_db)
-                .map(|s| s.with_routes(config.delivery.routes()))
-                .map_err(|source| ServiceError::Store {
-                    path: self.alert_db.display().to_string(),
-                    source: Box::new(source),
-                })
-        };
-        let store = open_store()?;
         let needs_aws = config.sources.iter().any(|s| s.kind == SourceKind::Sqs)
+            || matches!(self.alerts, AlertState::DynamoDb { .. })
             || config
                 .delivery
                 .destinations
@@ -147,9 +158,30 @@ impl Service {
                 aws_config::BehaviorVersion::latest(),
             ))
         });
-        let mut deliverer = match &aws {
-            Some(aws) => Deliverer::with_aws_config(&config.delivery, open_store()?, aws)?,
-            None => runtime.block_on(Deliverer::new(&config.delivery, open_store()?))?,
+        let store_error = |source| ServiceError::Store {
+            path: self.alerts.to_string(),
+            source: Box::new(source),
+        };
+        let routes = config.delivery.routes();
+        // The worker's store and the deliverer's are two handles on the same state.
+        let (store, delivery): (Box<dyn AlertStore + Send>, DeliveryStart) = match &self.alerts {
+            AlertState::Sqlite(path) => {
+                let open = || SqliteAlertStore::open(path).map_err(store_error);
+                let store = open()?.with_routes(routes);
+                let deliverer = match &aws {
+                    Some(aws) => Deliverer::with_aws_config(&config.delivery, open()?, aws)?,
+                    None => runtime.block_on(Deliverer::new(&config.delivery, open()?))?,
+                };
+                (Box::new(store), DeliveryStart::Sqlite(deliverer))
+            }
+            AlertState::DynamoDb { table } => {
+                let aws = aws.as_ref().expect("AWS configuration loaded for DynamoDB");
+                let open = || DynamoAlertStore::from_config(aws, table, runtime.handle().clone());
+                let store = open().with_routes(routes);
+                store.ensure_table().map_err(store_error)?;
+                let deliverer = Deliverer::with_aws_config(&config.delivery, open(), aws)?;
+                (Box::new(store), DeliveryStart::DynamoDb(deliverer))
+            }
         };
         let metrics_listener = if config.metrics.enabled {
             Some(
@@ -171,6 +203,7 @@ impl Service {
             let metrics = Arc::clone(&metrics);
             let maintenance = config.maintenance;
             let commit_rows = config.batch.commit_rows;
+            let shared_lake = matches!(self.alerts, AlertState::DynamoDb { .. });
             std::thread::Builder::new()
                 .name("bucketwatch-worker".into())
                 .spawn(move || {
@@ -189,6 +222,7 @@ impl Service {
                         last_slots: HashMap::new(),
                         maintenance,
                         commit_rows,
+                        shared_lake,
                         report: ServiceReport::default(),
                     };
                     worker.run(work_rx);
@@ -204,35 +238,9 @@ impl Service {
         }
 
         // The deliverer stops after the worker, when the last batch's alerts are in the outbox,
-        // and gives them one more round. Its SQLite handle is not Sync, so it runs on a thread
-        // of its own with a single-threaded runtime.
-        let (delivery_stop, mut delivery_stop_rx) = watch::channel(false);
-        let delivery = std::thread::Builder::new()
-            .name("bucketwatch-delivery".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!("alert delivery cannot start: {e}");
-                        return;
-                    }
-                };
-                runtime.block_on(async {
-                    let stop = async move {
-                        let _ = delivery_stop_rx.wait_for(|stopped| *stopped).await;
-                    };
-                    if let Err(e) = deliverer.run(stop).await {
-                        tracing::error!("alert delivery stopped: {e}");
-                    }
-                    if let Err(e) = deliverer.deliver_due(Timestamp::now()).await {
-                        tracing::error!("alert delivery at shutdown: {e}");
-                    }
-                });
-            })
-            .map_err(|e| ServiceError::Worker(e.to_string()))?;
+        // and gives them one more round.
+        let (delivery_stop, delivery_stop_rx) = watch::channel(false);
+        let delivery = delivery.start(runtime, delivery_stop_rx)?;
         let server = runtime.block_on(async {
             let mut tasks = JoinSet::new();
             for source in built {
@@ -277,11 +285,80 @@ impl Service {
         // Alerts of the last batch get one delivery round before exit; the rest stay in the
         // outbox for the next start.
         let _ = delivery_stop.send(true);
-        let _ = delivery.join();
+        delivery.join(runtime);
         if let Some(server) = server {
             server.abort();
         }
         Ok(report)
+    }
+}
+
+/// The deliverer, by the store it works.
+enum DeliveryStart {
+    Sqlite(Deliverer<SqliteAlertStore>),
+    DynamoDb(Deliverer<DynamoAlertStore>),
+}
+
+/// The running deliverer.
+enum DeliveryRunning {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
+}
+
+impl DeliveryStart {
+    fn start(
+        self,
+        runtime: &Runtime,
+        stop: watch::Receiver<bool>,
+    ) -> Result<DeliveryRunning, ServiceError> {
+        match self {
+            // A SQLite handle is not Sync: a thread of its own with a single-threaded runtime.
+            DeliveryStart::Sqlite(deliverer) => std::thread::Builder::new()
+                .name("bucketwatch-delivery".into())
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(deliver_until(deliverer, stop)),
+                        Err(e) => tracing::error!("alert delivery cannot start: {e}"),
+                    }
+                })
+                .map(DeliveryRunning::Thread)
+                .map_err(|e| ServiceError::Worker(e.to_string())),
+            DeliveryStart::DynamoDb(deliverer) => Ok(DeliveryRunning::Task(
+                runtime.spawn(deliver_until(deliverer, stop)),
+            )),
+        }
+    }
+}
+
+impl DeliveryRunning {
+    fn join(self, runtime: &Runtime) {
+        match self {
+            DeliveryRunning::Thread(thread) => {
+                let _ = thread.join();
+            }
+            DeliveryRunning::Task(task) => {
+                let _ = runtime.block_on(task);
+            }
+        }
+    }
+}
+
+/// Delivers until `stop` turns true, then gives due alerts one last round.
+async fn deliver_until<Q: DeliveryQueue>(
+    mut deliverer: Deliverer<Q>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let stopped = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    if let Err(e) = deliverer.run(stopped).await {
+        tracing::error!("alert delivery stopped: {e}");
+    }
+    if let Err(e) = deliverer.deliver_due(Timestamp::now()).await {
+        tracing::error!("alert delivery at shutdown: {e}");
     }
 }
 
@@ -321,7 +398,7 @@ async fn upkeep_ticker(
 /// The worker thread's state: the only owner of the engine, the store and the writer.
 struct Worker {
     engine: Engine,
-    store: SqliteAlertStore,
+    store: Box<dyn AlertStore + Send>,
     writer: LakeWriter,
     lake: Lake,
     runtime: Arc<Runtime>,
@@ -331,6 +408,9 @@ struct Worker {
     last_slots: HashMap<String, Timestamp>,
     maintenance: config::MaintenanceConfig,
     commit_rows: usize,
+    /// Other `run` processes write the same lake (alert state in DynamoDB): read their
+    /// commits before each batch.
+    shared_lake: bool,
     report: ServiceReport,
 }
 
@@ -349,11 +429,20 @@ impl Worker {
 
     fn ingest(&mut self, items: Vec<IngestItem>) -> BatchOutcome {
         let count = items.len();
+        if self.shared_lake
+            && let Err(e) = self.runtime.block_on(self.writer.catch_up())
+        {
+            tracing::error!("a batch of {count} objects waits: reading other workers' commits failed: {e}");
+            std::thread::sleep(Duration::from_secs(1));
+            return BatchOutcome {
+                failures: vec![Some(format!("reading other workers' commits failed: {e}")); count],
+            };
+        }
         let mut job = IngestJob::from_items(items);
         job.commit_rows = self.commit_rows;
         let result = job.run(
             &self.engine,
-            &mut self.store,
+            self.store.as_mut(),
             &mut self.writer,
             &self.runtime,
             &mut |_| {},
@@ -417,14 +506,15 @@ impl Worker {
                     .map(|q| q.query_name.clone())
                     .collect();
                 for name in due {
-                    let result = runtime.block_on(run_scheduled(
+                    let result = run_scheduled(
+                        &runtime,
                         &self.queries,
                         Some(&name),
                         &self.engine,
-                        &mut self.store,
+                        self.store.as_mut(),
                         &self.lake,
                         now,
-                    ));
+                    );
                     match result {
                         Ok(runs) => {
                             for run in runs {
