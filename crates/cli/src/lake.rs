@@ -428,7 +428,7 @@ fn scheduled(
     let mut store = SqliteAlertStore::open(&store_path)
         .with_context(|| format!("opening the alert store {}", store_path.display()))?;
     let runs = bucketwatch_pipeline::scheduled_job::run_scheduled(
-        &runtime,
+        runtime,
         &queries,
         only,
         &engine,

@@ -659,9 +659,12 @@ url = "{hook}"
             .join("\n---- the other worker ----\n")
     };
     for log in &logs {
-        wait_until("both workers started", Duration::from_secs(60), &log_text, &mut || {
-            std::fs::read_to_string(log).is_ok_and(|t| t.contains("source(s) started"))
-        });
+        wait_until(
+            "both workers started",
+            Duration::from_secs(60),
+            &log_text,
+            &mut || std::fs::read_to_string(log).is_ok_and(|t| t.contains("source(s) started")),
+        );
     }
 
     let objects = dir.path().join("objects");
@@ -708,8 +711,12 @@ for o in range(6):
 "#
         ),
     );
-    wait_until("the queue drained", Duration::from_secs(120), &log_text, &mut || {
-        boto3(
+    wait_until(
+        "the queue drained",
+        Duration::from_secs(120),
+        &log_text,
+        &mut || {
+            boto3(
             &moto,
             &format!(
                 "a = sqs.get_queue_attributes(QueueUrl='{queue}', AttributeNames=['All'])['Attributes']\n\
@@ -718,7 +725,8 @@ for o in range(6):
         )
         .trim()
             == "0"
-    });
+        },
+    );
 
     let alerts: Vec<serde_json::Value> = serde_json::from_str(&boto3(
         &moto,
@@ -735,7 +743,8 @@ print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup'
         ),
     ))
     .unwrap();
-    let insecure: Vec<&serde_json::Value> = alerts.iter().filter(|a| a["rule"] == INSECURE).collect();
+    let insecure: Vec<&serde_json::Value> =
+        alerts.iter().filter(|a| a["rule"] == INSECURE).collect();
     assert_eq!(insecure.len(), OBJECTS - SHARED + 1, "{alerts:#?}");
     let shared: Vec<&&serde_json::Value> = insecure
         .iter()
@@ -771,7 +780,8 @@ print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup'
     for log in &logs {
         let text = std::fs::read_to_string(log).unwrap();
         assert!(
-            text.lines().any(|l| l.contains("batch: ") && !l.contains(" 0 records")),
+            text.lines()
+                .any(|l| l.contains("batch: ") && !l.contains(" 0 records")),
             "a worker committed nothing, so the test did not share work:\n{}",
             log_text()
         );

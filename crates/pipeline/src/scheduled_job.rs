@@ -58,13 +58,15 @@ pub fn run_scheduled(
     lake: &Lake,
     now: Timestamp,
 ) -> Result<Vec<ScheduledRun>, ScheduledError> {
-    let session = runtime.block_on(QueryEngine::open(lake)).map_err(|e| match e {
-        QueryError::Lake(e) => ScheduledError::Lake(e),
-        other => ScheduledError::Lake(bucketwatch_lake::LakeError::Location {
-            location: lake.location().root().to_string(),
-            reason: other.to_string(),
-        }),
-    })?;
+    let session = runtime
+        .block_on(QueryEngine::open(lake))
+        .map_err(|e| match e {
+            QueryError::Lake(e) => ScheduledError::Lake(e),
+            other => ScheduledError::Lake(bucketwatch_lake::LakeError::Location {
+                location: lake.location().root().to_string(),
+                reason: other.to_string(),
+            }),
+        })?;
     let mut runs = Vec::new();
     for spec in queries {
         if only.is_some_and(|name| name != spec.query_name) || (only.is_none() && !spec.enabled) {

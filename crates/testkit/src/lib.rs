@@ -122,7 +122,7 @@ impl Moto {
                 panic!("moto_server exited at start with {status}");
             }
             if TcpStream::connect(self.addr).is_ok()
-                && self.request("GET", "/moto-api/").starts_with("HTTP/1.1")
+                && self.request("GET", "/moto-api/").starts_with("HTTP/")
             {
                 return;
             }
@@ -131,7 +131,7 @@ impl Moto {
         panic!("moto_server did not answer on {} within 30 s", self.addr);
     }
 
-    /// One plain HTTP/1.1 request; returns the status line.
+    /// One plain HTTP request; returns the status line (HTTP/1.1, or 1.0 from the serial server).
     fn request(&self, method: &str, path: &str) -> String {
         let Ok(mut stream) = TcpStream::connect(self.addr) else {
             return String::new();

@@ -504,7 +504,8 @@ mod tests {
             (
                 "[[sources]]\nid = \"a\"\nkind = \"pipe\"",
                 "unknown variant `pipe`",
-            ),            (
+            ),
+            (
                 "[[sources]]\nid = \"a\"\nkind = \"stdin\"\n[alerts]\nsqlite_path = \"a.db\"\ndynamodb_table = \"bw\"",
                 "names both sqlite_path and dynamodb_table",
             ),

@@ -432,7 +432,9 @@ impl Worker {
         if self.shared_lake
             && let Err(e) = self.runtime.block_on(self.writer.catch_up())
         {
-            tracing::error!("a batch of {count} objects waits: reading other workers' commits failed: {e}");
+            tracing::error!(
+                "a batch of {count} objects waits: reading other workers' commits failed: {e}"
+            );
             std::thread::sleep(Duration::from_secs(1));
             return BatchOutcome {
                 failures: vec![Some(format!("reading other workers' commits failed: {e}")); count],
