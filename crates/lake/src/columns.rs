@@ -120,6 +120,36 @@ pub const RULE_COLUMNS: &[(&str, ColumnKind)] = &[
     ("p_rule_error", ColumnKind::Text),
 ];
 
+/// The columns of a `cloudsecurity` table (posture scans), by table name.
+pub fn cloudsecurity_columns(table: &str) -> &'static [(&'static str, ColumnKind)] {
+    use ColumnKind::*;
+    match table {
+        "resources" => &[
+            ("scan_id", Text),
+            ("scan_time", Time),
+            ("resource_id", Text),
+            ("resource_type", Text),
+            ("account_id", Text),
+            ("region", Text),
+            ("name", Text),
+            ("resource", Json),
+        ],
+        "compliance" => &[
+            ("scan_id", Text),
+            ("scan_time", Time),
+            ("resource_id", Text),
+            ("resource_type", Text),
+            ("policy_id", Text),
+            ("severity", Text),
+            ("status", Text),
+            ("reason", Text),
+            ("suppressed", Bool),
+            ("previous_status", Text),
+        ],
+        _ => &[],
+    }
+}
+
 /// The typed columns of a log type's own fields, in the order AWS documents them. Fields not
 /// listed here still get columns (typed from their first value) when they appear.
 pub fn declared_columns(log_type: LogType) -> &'static [(&'static str, ColumnKind)] {

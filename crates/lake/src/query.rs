@@ -2,7 +2,7 @@
 //!
 //! Owns the query session: every table registered under its database (`logs.aws_cloudtrail`,
 //! `rule_matches.aws_s3serveraccess`, ...), the union views (`views.all_logs`,
-//! `views.all_rule_matches`, `views.all_rule_errors`), the time-filter macros
+//! `views.all_rule_matches`, `views.all_rule_errors`, `views.compliance_state`), the time-filter macros
 //! (`p_occurs_since`, `p_occurs_between`, `p_occurs_after`, `p_occurs_before`), the read-only
 //! guard, and errors that point at the SQL position. Must not write to the lake.
 //!
@@ -99,6 +99,14 @@ impl QueryResult {
     }
 }
 
+/// `views.compliance_state`: the latest result of each policy on each resource, the current
+/// posture (`cloudsecurity.compliance` keeps every scan's).
+const COMPLIANCE_STATE_VIEW: &str = "CREATE VIEW views.compliance_state AS \
+    SELECT scan_id, scan_time, resource_id, resource_type, policy_id, severity, status, reason, \
+    suppressed FROM (SELECT *, row_number() OVER (PARTITION BY resource_id, policy_id \
+    ORDER BY scan_time DESC, scan_id DESC) AS latest FROM cloudsecurity.compliance) AS ranked \
+    WHERE latest = 1";
+
 /// A session over one snapshot of the lake: tables are loaded at their latest version when
 /// it opens.
 pub struct QueryEngine {
@@ -112,7 +120,7 @@ impl QueryEngine {
         config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
         let mut tables = Vec::new();
-        for database in Database::DATA.into_iter().chain([Database::System]) {
+        for database in Database::ALL {
             ctx.sql(&format!("CREATE SCHEMA {}", database.name()))
                 .await
                 .map_err(QueryError::from_datafusion)?;
@@ -184,6 +192,12 @@ impl QueryEngine {
             let sql = format!("CREATE VIEW {view} AS {}", selects.join(" UNION ALL "));
             self.ctx
                 .sql(&sql)
+                .await
+                .map_err(QueryError::from_datafusion)?;
+        }
+        if self.tables.contains(&TableId::compliance()) {
+            self.ctx
+                .sql(COMPLIANCE_STATE_VIEW)
                 .await
                 .map_err(QueryError::from_datafusion)?;
         }

@@ -24,10 +24,19 @@ pub enum Database {
     RuleErrors,
     /// Bookkeeping: which source objects are completely ingested.
     System,
+    /// Posture scans: every resource and every policy result of each scan (history).
+    CloudSecurity,
 }
 
 impl Database {
     pub const DATA: [Database; 3] = [Database::Logs, Database::RuleMatches, Database::RuleErrors];
+    pub const ALL: [Database; 5] = [
+        Database::Logs,
+        Database::RuleMatches,
+        Database::RuleErrors,
+        Database::System,
+        Database::CloudSecurity,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +44,7 @@ impl Database {
             Database::RuleMatches => "rule_matches",
             Database::RuleErrors => "rule_errors",
             Database::System => "bucketwatch",
+            Database::CloudSecurity => "cloudsecurity",
         }
     }
 }
@@ -60,6 +70,22 @@ impl TableId {
         TableId {
             database: Database::System,
             name: "ingested_objects".to_string(),
+        }
+    }
+
+    /// `cloudsecurity.resources`: each resource as each scan read it.
+    pub fn resources() -> TableId {
+        TableId {
+            database: Database::CloudSecurity,
+            name: "resources".to_string(),
+        }
+    }
+
+    /// `cloudsecurity.compliance`: each policy result of each scan.
+    pub fn compliance() -> TableId {
+        TableId {
+            database: Database::CloudSecurity,
+            name: "compliance".to_string(),
         }
     }
 
@@ -146,7 +172,7 @@ impl LakeLocation {
         };
         let mut found = Vec::new();
         let mut seen = HashSet::new();
-        for database in Database::DATA.into_iter().chain([Database::System]) {
+        for database in Database::ALL {
             let Ok(entries) = std::fs::read_dir(root.join(database.name())) else {
                 continue;
             };

@@ -28,7 +28,10 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value};
 
 use crate::LakeError;
-use crate::columns::{BatchBuilder, PARTITION_COLUMN, RuleColumns, declared_columns};
+use crate::columns::{
+    BatchBuilder, ColumnKind, PARTITION_COLUMN, RuleColumns, cloudsecurity_columns,
+    declared_columns,
+};
 use crate::table::{Database, LakeLocation, TableId};
 
 /// The commit-metadata key listing a commit's units.
@@ -101,8 +104,14 @@ impl Lake {
                 }
             }
         }
-        if self.table(&TableId::ledger()).await?.is_some() {
-            found.push(TableId::ledger());
+        for id in [
+            TableId::ledger(),
+            TableId::resources(),
+            TableId::compliance(),
+        ] {
+            if self.table(&id).await?.is_some() {
+                found.push(id);
+            }
         }
         Ok(found)
     }
@@ -247,7 +256,15 @@ impl LakeWriter {
     /// Buffers a parsed event (`p_log_type` decides its table) for `unit`.
     pub fn push_event(&mut self, log_type: LogType, event: &Map<String, Value>, unit: &str) {
         let id = TableId::for_log_type(Database::Logs, log_type);
-        self.push(id, log_type, event, None, unit);
+        self.push(id, declared_columns(log_type), event, None, unit);
+    }
+
+    /// Buffers a row of a `cloudsecurity` table (a posture scan's resource or policy result)
+    /// for `unit`. The row carries `p_event_time`, the scan's time, which partitions it.
+    pub fn push_scan_row(&mut self, id: TableId, row: &Map<String, Value>, unit: &str) {
+        debug_assert_eq!(id.database, Database::CloudSecurity);
+        let declared = cloudsecurity_columns(&id.name);
+        self.push(id, declared, row, None, unit);
     }
 
     /// Buffers a rule match (`rule.rule_error` unset) or rule error of `event` for `unit`.
@@ -264,13 +281,13 @@ impl LakeWriter {
             Database::RuleMatches
         };
         let id = TableId::for_log_type(database, log_type);
-        self.push(id, log_type, event, Some(rule), unit);
+        self.push(id, declared_columns(log_type), event, Some(rule), unit);
     }
 
     fn push(
         &mut self,
         id: TableId,
-        log_type: LogType,
+        declared: &'static [(&'static str, ColumnKind)],
         event: &Map<String, Value>,
         rule: Option<&RuleColumns>,
         unit: &str,
@@ -280,7 +297,10 @@ impl LakeWriter {
             return;
         }
         let pending = self.pending.entry(id).or_insert_with_key(|id| Pending {
-            builder: BatchBuilder::new(declared_columns(log_type), id.database != Database::Logs),
+            builder: BatchBuilder::new(
+                declared,
+                matches!(id.database, Database::RuleMatches | Database::RuleErrors),
+            ),
             units: BTreeSet::new(),
         });
         if !pending.units.contains(unit) {

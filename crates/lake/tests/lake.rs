@@ -328,3 +328,100 @@ async fn errors_point_at_the_sql() {
     let err = engine.query("SELEC 1").await.unwrap_err().render("SELEC 1");
     assert!(err.contains("line 1"), "{err}");
 }
+
+fn compliance_row(
+    scan: &str,
+    time: &str,
+    resource: &str,
+    policy: &str,
+    status: &str,
+) -> Map<String, Value> {
+    match json!({
+        "scan_id": scan,
+        "scan_time": time,
+        "resource_id": resource,
+        "resource_type": "AWS.S3.Bucket",
+        "policy_id": policy,
+        "severity": "High",
+        "status": status,
+        "reason": if status == "fail" { "it fails" } else { "" },
+        "suppressed": false,
+        "p_event_time": time,
+    }) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn scan_results_keep_history_and_the_state_view_shows_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    let scans = [
+        (
+            "s1",
+            "2026-03-14T10:00:00Z",
+            [("arn:aws:s3:::a", "pass"), ("arn:aws:s3:::b", "fail")],
+        ),
+        (
+            "s2",
+            "2026-03-15T10:00:00Z",
+            [("arn:aws:s3:::a", "fail"), ("arn:aws:s3:::b", "fail")],
+        ),
+    ];
+    for (scan, time, results) in scans {
+        for (resource, status) in results {
+            let row = compliance_row(scan, time, resource, "P.Versioning", status);
+            writer.push_scan_row(TableId::compliance(), &row, &format!("scan:{scan}"));
+        }
+        writer.commit().await.unwrap();
+    }
+    // A replayed scan unit adds nothing.
+    writer.push_scan_row(
+        TableId::compliance(),
+        &compliance_row(
+            "s2",
+            "2026-03-15T10:00:00Z",
+            "arn:aws:s3:::a",
+            "P.Versioning",
+            "fail",
+        ),
+        "scan:s2",
+    );
+    writer.commit().await.unwrap();
+
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM cloudsecurity.compliance").await,
+        4
+    );
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(DISTINCT p_event_date) FROM cloudsecurity.compliance"
+        )
+        .await,
+        2
+    );
+    let state = engine
+        .query(
+            "SELECT resource_id, status, scan_id FROM views.compliance_state ORDER BY resource_id",
+        )
+        .await
+        .unwrap();
+    let batch = &state.batches[0];
+    let column = |i: usize| -> Vec<String> {
+        let c = text(batch.column(i));
+        (0..c.len()).map(|r| c.value(r).to_string()).collect()
+    };
+    assert_eq!(column(0), ["arn:aws:s3:::a", "arn:aws:s3:::b"]);
+    assert_eq!(column(1), ["fail", "fail"]);
+    assert_eq!(column(2), ["s2", "s2"]);
+    assert!(
+        engine
+            .tables()
+            .iter()
+            .any(|t| t.to_string() == "cloudsecurity.compliance")
+    );
+}
