@@ -44,6 +44,12 @@ def bpa_flags_off(config) -> list:
     return [n for n in names if config.get(n) is not True]
 
 
+def active_lifecycle_rules(resource) -> list:
+    """The lifecycle rules with Status Enabled: a configuration whose rules are all Disabled
+    does nothing, and AWS Config's lifecycle checks (S3.10, S3.13) count only active rules."""
+    return [r for r in field(resource, "LifecycleRules") or [] if (r or {}).get("Status") == "Enabled"]
+
+
 def encryption_algorithms(resource) -> list:
     """The SSEAlgorithm of every default-encryption rule, in order."""
     rules = field(resource, "EncryptionRules") or []

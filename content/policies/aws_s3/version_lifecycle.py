@@ -1,11 +1,13 @@
-from bucketwatch_s3_posture import field, name
+from bucketwatch_s3_posture import active_lifecycle_rules, field, name
 
 
 def policy(resource):
     if field(resource, "Versioning") != "Enabled":
         return True
-    return bool(field(resource, "LifecycleRules"))
+    return bool(active_lifecycle_rules(resource))
 
 
 def title(resource):
+    if field(resource, "LifecycleRules"):
+        return f"Versioned S3 bucket {name(resource)} has lifecycle rules, but none is enabled"
     return f"Versioned S3 bucket {name(resource)} has no lifecycle configuration"

@@ -221,8 +221,10 @@ impl Policy {
         bucket_arn: &str,
         owner: &str,
     ) -> BTreeMap<String, Vec<String>> {
+        // "Anyone else" is probed with an account no policy can name (not 12 digits), so a
+        // real account in the policy is never mistaken for everyone.
         let mut callers: Vec<Caller> = vec![Caller::Account {
-            arn: "arn:aws:iam::999999999999:root".into(),
+            arn: "arn:aws:iam::any-other-account:root".into(),
             account: "*".into(),
         }];
         let mut named = BTreeSet::new();

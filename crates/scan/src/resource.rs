@@ -84,6 +84,14 @@ pub struct BucketRaw {
     pub tagging: Fetched,
     pub website: Fetched,
     pub cors: Fetched,
+    /// The bucket's access points (ListAccessPoints of its Region, GetAccessPoint each):
+    /// `Name`, `NetworkOrigin`, `PublicAccessBlockConfiguration`.
+    #[serde(default = "no_access_points")]
+    pub access_points: Fetched,
+}
+
+fn no_access_points() -> Fetched {
+    Fetched::Present(Value::Array(Vec::new()))
 }
 
 /// The account-level answers: its public access block and its CloudTrail trails.
@@ -131,6 +139,7 @@ pub fn bucket_resource(raw: &BucketRaw, account: &AccountRaw) -> Value {
     note("Tags", &raw.tagging);
     note("WebsiteConfiguration", &raw.website);
     note("CorsRules", &raw.cors);
+    note("AccessPoints", &raw.access_points);
     let tags = match &raw.tagging {
         Fetched::Present(v) => {
             let map: Map<String, Value> = v
@@ -179,6 +188,7 @@ pub fn bucket_resource(raw: &BucketRaw, account: &AccountRaw) -> Value {
         "NotificationConfiguration": raw.notifications.value(),
         "WebsiteConfiguration": raw.website.value(),
         "CorsRules": raw.cors.get("CORSRules"),
+        "AccessPoints": raw.access_points.value(),
         "bucketwatch": {"Unknown": unknown, "Endpoint": account.endpoint},
     });
     annotate_bucket(&mut resource);

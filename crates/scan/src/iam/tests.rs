@@ -250,6 +250,17 @@ fn fixture_26_and_27_cross_account_blacklisted_actions() {
             .collect::<Vec<_>>(),
         vec!["*"]
     );
+    // An account that happens to look like a placeholder is that account, not everyone.
+    let nines = policy(json!([{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+        "Action": "s3:PutBucketPolicy", "Resource": "arn:aws:s3:::b"}]));
+    assert_eq!(
+        nines
+            .cross_account_actions(B, "123456789012")
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["999999999999"]
+    );
 }
 
 #[test]
