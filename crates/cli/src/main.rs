@@ -203,7 +203,10 @@ store cannot be used."
 Tables: logs.aws_s3serveraccess, logs.aws_cloudtrail, logs.aws_cloudtraildigest, \
 logs.aws_cloudtrailinsight, logs.classification_failures, rule_matches.<table>, \
 rule_errors.<table>, and the union views views.all_logs, views.all_rule_matches and \
-views.all_rule_errors (standard p_ columns of every table, with p_db_name and p_table_name). \
+views.all_rule_errors (standard p_ columns of every table, with p_db_name and p_table_name); \
+posture scans recorded by `scan --record` or the service in cloudsecurity.resources and \
+cloudsecurity.compliance, with the latest result per resource and policy in \
+views.compliance_state. \
 Column names are lower case; nested CloudTrail objects (useridentity, requestparameters, ...) \
 are JSON text. information_schema.columns lists every column.
 

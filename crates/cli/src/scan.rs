@@ -7,11 +7,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use bucketwatch_alert::SqliteAlertStore;
+use bucketwatch_core::Timestamp;
 use bucketwatch_detect::{Engine, EngineOptions};
+use bucketwatch_lake::{Lake, LakeWriter};
+use bucketwatch_pipeline::scan_job;
 use bucketwatch_scan::{CollectOptions, ReportOptions, ScanReport, ScanSettings, Status};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
+
+use crate::lake::DataDirArgs;
 
 #[derive(Args)]
 #[command(
@@ -35,6 +41,15 @@ the [scan] table of bucketwatch_settings.toml; failures of resources matching a 
 [scan.suppressions] (bucket name or ARN, per policy id or \"*\") are reported as suppressed. \
 A summary with the API calls made goes to stderr.
 
+With --record the scan is also stored in the lake of --data-dir: every resource in \
+cloudsecurity.resources and every result in cloudsecurity.compliance, one row per scan, so the \
+history stays queryable; views.compliance_state holds the latest result of each policy on each \
+resource. A failure that is new since the last recorded scan (a policy a resource passed, or a \
+new resource failing) becomes an alert in the data directory's alert store, grouped by resource \
+and policy. The first recorded scan is the baseline and raises none. To have such alerts \
+delivered, let `bucketwatch run` scan: [scan] in its configuration scans on a schedule and \
+when CloudTrail shows a bucket's configuration changing.
+
 Exit status: 0 when no policy failed or errored, 1 when some did (unknown results alone do not \
 change it), 2 when the scan could not run (credentials, listing buckets, content, settings, \
 the --resources file).
@@ -43,6 +58,8 @@ Examples:
   bucketwatch scan
   AWS_PROFILE=audit bucketwatch scan --buckets 'prod-*' --format json --output scan.json
   bucketwatch scan --resources scan.json --disable AWS.S3.Bucket.Lifecycle,AWS.S3.Bucket.ObjectLock
+  bucketwatch scan --record --data-dir /var/lib/bucketwatch
+  bucketwatch query \"SELECT resource_id, policy_id, reason FROM views.compliance_state WHERE status = 'fail'\"
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 bucketwatch scan --content content --content my-policies"
 )]
 pub struct ScanArgs {
@@ -74,6 +91,15 @@ pub struct ScanArgs {
     /// Buckets read at the same time.
     #[arg(long, value_name = "N", default_value_t = 16)]
     concurrency: usize,
+
+    /// Store the scan in the lake (cloudsecurity.resources, cloudsecurity.compliance: one row
+    /// per scan, the history) and record an alert for each failure that is new since the last
+    /// recorded scan. The first recorded scan is the baseline and alerts nothing.
+    #[arg(long)]
+    record: bool,
+
+    #[command(flatten)]
+    data: DataDirArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,8 +217,64 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     }
     out.flush().context("writing the report")?;
     print_summary(&report);
+    if args.record {
+        record(&args.data, &engine, &report)?;
+    }
     let s = &report.summary;
     Ok(u8::from(s.fail > 0 || s.error > 0))
+}
+
+/// Stores the scan in the lake and its new failures in the alert store of the data directory.
+fn record(data: &DataDirArgs, engine: &Engine, report: &ScanReport) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let location = data.lake_location()?;
+    let lake = Lake::open(&location)?;
+    let mut writer = runtime
+        .block_on(LakeWriter::open(lake))
+        .with_context(|| format!("opening the lake {location}"))?;
+    let store_path = data.state_dir()?.join("alerts.db");
+    let mut store = SqliteAlertStore::open(&store_path)
+        .with_context(|| format!("opening the alert store {}", store_path.display()))?;
+    let now = Timestamp::now();
+    let recorded = scan_job::record_scan(
+        &runtime,
+        report,
+        engine,
+        &scan_job::scan_id(now),
+        now,
+        &mut writer,
+        &mut store,
+    )
+    .with_context(|| format!("recording the scan in {location}"))?;
+    eprintln!(
+        "bucketwatch scan: recorded as scan {} in {location}: {} resources, {} results; {}",
+        recorded.scan_id,
+        recorded.resources,
+        recorded.results,
+        if recorded.baseline {
+            "the first recorded scan, kept as the baseline (no alerts)".to_string()
+        } else {
+            format!(
+                "{} new failure{}, {} alert{} created",
+                recorded.new_failures.len(),
+                if recorded.new_failures.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                recorded.alerts_created,
+                if recorded.alerts_created == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )
+        }
+    );
+    for (resource, policy) in &recorded.new_failures {
+        eprintln!("bucketwatch scan: new failure: {policy} on {resource}");
+    }
+    Ok(())
 }
 
 fn bar(message: &'static str) -> ProgressBar {

@@ -11,7 +11,7 @@
 //! again, its recorded units add no alert counts, and tables that committed a unit skip its
 //! rows. Chunks are cut at fixed record counts, so a unit always holds the same records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -172,6 +172,8 @@ pub struct IngestReport {
     pub input_errors: Vec<ItemError>,
     /// How long each lake commit took.
     pub commit_seconds: Vec<f64>,
+    /// Buckets whose configuration CloudTrail showed changing (for rescans).
+    pub changed_buckets: BTreeSet<String>,
     pub seconds: f64,
 }
 
@@ -363,6 +365,12 @@ impl IngestJob {
                 unreachable!("normalized records are objects");
             };
             writer.push_event(log_type, fields, &chunk.unit);
+            if log_type == LogType::CloudTrail
+                && let Some(bucket) = bucketwatch_scan::changed_bucket(fields)
+                && !report.changed_buckets.contains(bucket)
+            {
+                report.changed_buckets.insert(bucket.to_string());
+            }
             if log_type != LogType::ClassificationFailure {
                 detections.clear();
                 engine.evaluate(&event, &mut detections);
