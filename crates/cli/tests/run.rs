@@ -808,3 +808,128 @@ print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup'
     assert_eq!(by_delivery.len(), all_alerts.len());
     assert!(by_delivery.values().all(|alerts| alerts.len() == 1));
 }
+
+/// The service scans at start (the baseline), then rescans a bucket when an ingested
+/// CloudTrail event shows its configuration changing; the new failure is alerted and delivered.
+#[test]
+fn a_configuration_change_in_cloudtrail_rescans_the_bucket_and_alerts_the_new_failure() {
+    let moto = Moto::start();
+    boto3(
+        &moto,
+        r#"
+for b in ['watched', 'other']:
+    s3.create_bucket(Bucket=b)
+s3.put_bucket_versioning(Bucket='watched', VersioningConfiguration={'Status': 'Enabled'})
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let drop = dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    let sink = WebhookSink::start();
+    let config = dir.path().join("bucketwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+content = ["{content}"]
+[[sources]]
+id = "trail"
+kind = "directory"
+path = "{drop}"
+poll_interval_secs = 1
+[scan]
+buckets = ["watched", "other"]
+[metrics]
+enabled = false
+[delivery]
+poll_interval_ms = 100
+[[delivery.destinations]]
+id = "hook"
+kind = "webhook"
+url = "{hook}"
+"#,
+            content = repo().join("content").display(),
+            drop = drop.display(),
+            hook = sink.url(),
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("service.log");
+    let service = Service::start(&moto, &config, &data, log.clone());
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(
+        "the baseline scan",
+        Duration::from_secs(120),
+        &log_text,
+        &mut || log_text().contains("(the baseline)"),
+    );
+
+    boto3(
+        &moto,
+        "s3.put_bucket_versioning(Bucket='watched', VersioningConfiguration={'Status': 'Suspended'})",
+    );
+    let trail = serde_json::json!({"Records": [{
+        "eventVersion": "1.09", "eventSource": "s3.amazonaws.com",
+        "eventName": "PutBucketVersioning", "eventTime": "2026-11-28T07:00:00Z",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.15",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/mallory",
+            "accountId": "123456789012", "principalId": "AIDAEXAMPLE"},
+        "requestParameters": {"bucketName": "watched", "Host": "watched.s3.amazonaws.com",
+            "VersioningConfiguration": {"Status": "Suspended"}},
+        "responseElements": null, "eventID": "9b2c1d5e-0000-4000-8000-000000000001",
+        "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": "123456789012", "eventCategory": "Management"
+    }]});
+    std::fs::write(drop.join("trail.json"), trail.to_string()).unwrap();
+
+    let versioning_alert = || {
+        sink.received().into_iter().find(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["id"] == "AWS.S3.Bucket.Versioning"
+        })
+    };
+    wait_until(
+        "the new failure's alert at the webhook",
+        Duration::from_secs(120),
+        &log_text,
+        &mut || versioning_alert().is_some(),
+    );
+    let body: serde_json::Value =
+        serde_json::from_slice(&versioning_alert().unwrap().body).unwrap();
+    assert_eq!(body["dedup"], "arn:aws:s3:::watched", "{body:#}");
+    let status = service.stop();
+    assert!(status.success(), "exit {status:?}\n{}", log_text());
+    assert!(
+        log_text().contains("rescan scan") && log_text().contains(" of watched"),
+        "{}",
+        log_text()
+    );
+    // The posture alert for the new failure and the detection of the same CloudTrail event;
+    // the other bucket's standing failures are the baseline's and alert nothing.
+    let alerted: BTreeSet<String> = sink
+        .received()
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            format!(
+                "{} {}",
+                body["id"].as_str().unwrap(),
+                body["dedup"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        alerted,
+        BTreeSet::from([
+            "AWS.S3.Bucket.Versioning arn:aws:s3:::watched".to_string(),
+            "BucketWatch.CloudTrail.S3.VersioningSuspended 123456789012:watched".to_string(),
+        ])
+    );
+    let rows = query(
+        &data,
+        "SELECT status FROM cloudsecurity.compliance WHERE resource_id = 'arn:aws:s3:::watched' \
+         AND policy_id = 'AWS.S3.Bucket.Versioning' ORDER BY scan_time",
+    );
+    assert_eq!(rows, [["pass"], ["fail"]]);
+}

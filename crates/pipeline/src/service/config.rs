@@ -47,6 +47,34 @@ pub struct ServiceConfig {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub maintenance: MaintenanceConfig,
+    /// Posture scans; absent, the service does not scan.
+    #[serde(default)]
+    pub scan: Option<ScanConfig>,
+}
+
+/// `[scan]`: posture scans by the service, recorded in the lake, new failures alerted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Minutes between full scans; the first runs at start. 0: only rescans on change.
+    #[serde(default = "default_scan_minutes")]
+    pub interval_minutes: u64,
+    /// Bucket-name globs to scan; empty scans every bucket.
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    /// Rescan a bucket when an ingested CloudTrail event shows its configuration changing.
+    #[serde(default = "default_true")]
+    pub rescan_on_change: bool,
+    /// Buckets read at the same time.
+    #[serde(default = "default_scan_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_scan_minutes() -> u64 {
+    24 * 60
+}
+fn default_scan_concurrency() -> usize {
+    16
 }
 
 fn default_content() -> Vec<PathBuf> {
@@ -273,6 +301,8 @@ pub enum ConfigError {
          dynamodb_table for several"
     )]
     TwoAlertStores,
+    #[error("[scan] concurrency must be at least 1")]
+    ScanConcurrency,
     #[error(
         "[alerts] dynamodb_table {0:?} is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, \
          '_', '-', '.')"
@@ -339,6 +369,11 @@ impl ServiceConfig {
             if !valid {
                 return Err(ConfigError::TableName(table.clone()));
             }
+        }
+        if let Some(scan) = &self.scan
+            && scan.concurrency == 0
+        {
+            return Err(ConfigError::ScanConcurrency);
         }
         self.delivery.validate()?;
         Ok(())

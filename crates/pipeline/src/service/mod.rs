@@ -4,8 +4,12 @@
 //! sources (tokio tasks: SQS, S3 polling, folder, stdin) ──batches──▶ worker thread ──▶ lake
 //!        ▲  acknowledge after the commit ◀──────outcomes────────────┘   │ (parse, detect,
 //!        │                                                              ▼  alert store)
-//! upkeep ticker (scheduled queries, compaction, expiry) ──▶ worker    deliverer task ──▶ destinations
+//! upkeep ticker (scheduled queries, scans, compaction, expiry) ──▶ worker  deliverer ──▶ destinations
 //! ```
+//!
+//! Posture scans run on the worker too (scheduled, and for buckets whose configuration an
+//! ingested CloudTrail event changed, after that batch is acknowledged), so their results and
+//! alerts go through the same lake writer and alert store.
 //!
 //! One worker thread owns the detection engine, the alert store and the lake writer, so their
 //! effects happen in one order ([`IngestJob`]'s: alerts recorded per unit, then rows
@@ -20,7 +24,7 @@ pub mod config;
 pub mod metrics;
 mod sources;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,7 @@ use bucketwatch_core::Timestamp;
 use bucketwatch_detect::content::spec::ScheduledQuerySpec;
 use bucketwatch_detect::{Engine, EngineOptions};
 use bucketwatch_lake::{Lake, LakeWriter};
+use bucketwatch_scan::{CollectOptions, ReportOptions, ScanSettings};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
@@ -38,6 +43,7 @@ pub use config::{ConfigError, ServiceConfig, SourceConfig, SourceKind};
 pub use metrics::Metrics;
 
 use crate::ingest_job::{IngestItem, IngestJob, IngestReport};
+use crate::scan_job::{record_scan, scan_id};
 use crate::scheduled_job::{run_scheduled, slot_start};
 
 /// What the service needs besides its configuration: where things live, resolved by the
@@ -109,11 +115,13 @@ struct BatchOutcome {
     failures: Vec<Option<String>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Upkeep {
     ScheduledQueries,
     Compact,
     Expire,
+    /// A full posture scan, once per `[scan] interval_minutes` slot.
+    Scan,
 }
 
 /// How the run ended.
@@ -144,6 +152,24 @@ impl Service {
             .map(|q| q.spec.clone())
             .filter(|q| q.enabled)
             .collect();
+        let scan_settings = match &config.scan {
+            Some(_) => {
+                let path = std::env::var_os("BUCKETWATCH_SETTINGS")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        config
+                            .content
+                            .first()
+                            .map(|c| c.join("bucketwatch_settings.toml"))
+                    });
+                match path {
+                    Some(path) => ScanSettings::load(&path)
+                        .map_err(|e| ServiceError::Content(e.to_string()))?,
+                    None => ScanSettings::default(),
+                }
+            }
+            None => ScanSettings::default(),
+        };
         let lake = Lake::open(&self.lake_location)?;
         let writer = runtime.block_on(LakeWriter::open(lake.clone()))?;
         let needs_aws = config.sources.iter().any(|s| s.kind == SourceKind::Sqs)
@@ -204,6 +230,7 @@ impl Service {
             let maintenance = config.maintenance;
             let commit_rows = config.batch.commit_rows;
             let shared_lake = matches!(self.alerts, AlertState::DynamoDb { .. });
+            let scan = config.scan.clone();
             std::thread::Builder::new()
                 .name("bucketwatch-worker".into())
                 .spawn(move || {
@@ -223,6 +250,10 @@ impl Service {
                         maintenance,
                         commit_rows,
                         shared_lake,
+                        scan,
+                        scan_settings,
+                        last_scan_slot: None,
+                        rescans: BTreeSet::new(),
                         report: ServiceReport::default(),
                     };
                     worker.run(work_rx);
@@ -255,6 +286,7 @@ impl Service {
                 work_tx.clone(),
                 shutdown.clone(),
                 config.maintenance,
+                config.scan.as_ref().is_some_and(|s| s.interval_minutes > 0),
             ));
             drop(work_tx);
             let server = metrics_listener.map(|listener| {
@@ -367,6 +399,7 @@ async fn upkeep_ticker(
     work: mpsc::Sender<Work>,
     mut shutdown: watch::Receiver<bool>,
     maintenance: config::MaintenanceConfig,
+    scheduled_scans: bool,
 ) {
     let mut minute = tokio::time::interval(Duration::from_secs(60));
     let mut ticks: u64 = 0;
@@ -375,17 +408,7 @@ async fn upkeep_ticker(
             _ = minute.tick() => {}
             _ = shutdown.wait_for(|stopped| *stopped) => return,
         }
-        let mut due = Vec::new();
-        if maintenance.scheduled_queries {
-            due.push(Upkeep::ScheduledQueries);
-        }
-        let every = maintenance.compact_interval_minutes;
-        if every > 0 && ticks > 0 && ticks.is_multiple_of(every) {
-            due.push(Upkeep::Compact);
-        }
-        if maintenance.retention_days.is_some() && ticks.is_multiple_of(24 * 60) {
-            due.push(Upkeep::Expire);
-        }
+        let due = upkeep_due(ticks, &maintenance, scheduled_scans);
         ticks += 1;
         for upkeep in due {
             if work.send(Work::Upkeep(upkeep)).await.is_err() {
@@ -393,6 +416,31 @@ async fn upkeep_ticker(
             }
         }
     }
+}
+
+/// What is due at minute `tick` of the run (0 at start): scheduled queries and scans every
+/// minute (each keeps its own slot, so most ticks do nothing), compaction every
+/// `compact_interval_minutes` after the first, expiry at start and then daily.
+fn upkeep_due(
+    tick: u64,
+    maintenance: &config::MaintenanceConfig,
+    scheduled_scans: bool,
+) -> Vec<Upkeep> {
+    let mut due = Vec::new();
+    if maintenance.scheduled_queries {
+        due.push(Upkeep::ScheduledQueries);
+    }
+    if scheduled_scans {
+        due.push(Upkeep::Scan);
+    }
+    let every = maintenance.compact_interval_minutes;
+    if every > 0 && tick > 0 && tick.is_multiple_of(every) {
+        due.push(Upkeep::Compact);
+    }
+    if maintenance.retention_days.is_some() && tick.is_multiple_of(24 * 60) {
+        due.push(Upkeep::Expire);
+    }
+    due
 }
 
 /// The worker thread's state: the only owner of the engine, the store and the writer.
@@ -411,6 +459,12 @@ struct Worker {
     /// Other `run` processes write the same lake (alert state in DynamoDB): read their
     /// commits before each batch.
     shared_lake: bool,
+    scan: Option<config::ScanConfig>,
+    scan_settings: ScanSettings,
+    /// The start of the scan slot the last full scan ran in.
+    last_scan_slot: Option<Timestamp>,
+    /// Buckets CloudTrail showed changing in the last batch, rescanned after it.
+    rescans: BTreeSet<String>,
     report: ServiceReport,
 }
 
@@ -421,6 +475,11 @@ impl Worker {
                 Work::Batch(batch) => {
                     let outcome = self.ingest(batch.items);
                     let _ = batch.done.send(outcome);
+                    // After the acknowledgement: a rescan must not hold up the queue.
+                    if !self.rescans.is_empty() {
+                        let buckets = std::mem::take(&mut self.rescans);
+                        self.scan(buckets.into_iter().collect(), "rescan", None);
+                    }
                 }
                 Work::Upkeep(upkeep) => self.upkeep(upkeep),
             }
@@ -452,6 +511,9 @@ impl Worker {
         match result {
             Ok(report) => {
                 self.account(&report);
+                if self.scan.as_ref().is_some_and(|s| s.rescan_on_change) {
+                    self.rescans.extend(report.changed_buckets.iter().cloned());
+                }
                 let mut failures = vec![None; count];
                 for e in report.input_errors {
                     failures[e.item] = Some(e.message);
@@ -496,9 +558,111 @@ impl Worker {
         }
     }
 
+    /// Scans the buckets matching `patterns` (all when empty), records the scan in the lake
+    /// and alerts new failures. Failures are logged: the next slot or change tries again.
+    /// `id` names a scheduled scan by its slot, so workers sharing the lake record it once.
+    fn scan(&mut self, patterns: Vec<String>, why: &str, id: Option<String>) {
+        let Some(config) = &self.scan else { return };
+        if self.shared_lake
+            && let Err(e) = self.runtime.block_on(self.writer.catch_up())
+        {
+            tracing::error!("{why} scan skipped: reading other workers' commits failed: {e}");
+            return;
+        }
+        let started = std::time::Instant::now();
+        let scan_time = Timestamp::now();
+        let options = CollectOptions {
+            concurrency: config.concurrency,
+            bucket_patterns: patterns.clone(),
+            progress: None,
+        };
+        let collected = match self.runtime.block_on(bucketwatch_scan::collect(&options)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("{why} scan failed: {e}");
+                return;
+            }
+        };
+        let problems = collected
+            .vanished
+            .iter()
+            .map(|b| format!("bucket {b} was deleted during the scan"))
+            .collect();
+        let report = bucketwatch_scan::evaluate(
+            &self.engine,
+            bucketwatch_scan::resources(&collected),
+            ReportOptions {
+                settings: self.scan_settings.clone(),
+                disabled: Vec::new(),
+                account_id: Some(collected.account.account_id.clone()),
+                api_calls: collected.api_calls,
+                seconds: started.elapsed().as_secs_f64(),
+                problems,
+            },
+            &|| {},
+        );
+        for problem in &report.problems {
+            tracing::warn!("{why} scan: {problem}");
+        }
+        let id = id.unwrap_or_else(|| scan_id(scan_time));
+        match record_scan(
+            &self.runtime,
+            &report,
+            &self.engine,
+            &id,
+            scan_time,
+            &mut self.writer,
+            self.store.as_mut(),
+        ) {
+            Ok(recorded) => {
+                self.metrics.record_alerts(recorded.alerts_created);
+                let s = &report.summary;
+                tracing::info!(
+                    "{why} scan {id}{}: {} resources, {} pass, {} fail, {} unknown, {} error; {} new failures, {} alerts created{}",
+                    if patterns.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" of {}", patterns.join(", "))
+                    },
+                    recorded.resources,
+                    s.pass,
+                    s.fail,
+                    s.unknown,
+                    s.error,
+                    recorded.new_failures.len(),
+                    recorded.alerts_created,
+                    if recorded.baseline {
+                        " (the baseline)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Err(e) => tracing::error!("recording the {why} scan {id} failed: {e}"),
+        }
+    }
+
     fn upkeep(&mut self, upkeep: Upkeep) {
         let runtime = Arc::clone(&self.runtime);
         match upkeep {
+            Upkeep::Scan => {
+                let Some(minutes) = self.scan.as_ref().map(|s| s.interval_minutes.max(1)) else {
+                    return;
+                };
+                let width = minutes as i64 * 60 * 1_000_000_000;
+                let now = Timestamp::now();
+                let slot = Timestamp(now.0.div_euclid(width) * width);
+                if self.last_scan_slot == Some(slot) {
+                    return;
+                }
+                self.last_scan_slot = Some(slot);
+                let patterns = self
+                    .scan
+                    .as_ref()
+                    .map(|s| s.buckets.clone())
+                    .unwrap_or_default();
+                self.scan(patterns, "scheduled", Some(scan_id(slot)));
+            }
             Upkeep::ScheduledQueries => {
                 let now = Timestamp::now();
                 let due: Vec<String> = self
@@ -580,5 +744,51 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Over two days of minute ticks: how often each upkeep is due.
+    fn counts(maintenance: &config::MaintenanceConfig, scans: bool) -> [usize; 4] {
+        let mut n = [0; 4];
+        for tick in 0..2 * 24 * 60 {
+            for upkeep in upkeep_due(tick, maintenance, scans) {
+                n[match upkeep {
+                    Upkeep::ScheduledQueries => 0,
+                    Upkeep::Scan => 1,
+                    Upkeep::Compact => 2,
+                    Upkeep::Expire => 3,
+                }] += 1;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn upkeep_runs_on_its_schedule() {
+        let defaults = config::MaintenanceConfig::default();
+        // Compaction hourly (not at start), no expiry without retention.
+        assert_eq!(counts(&defaults, false), [2880, 0, 47, 0]);
+        let keep = config::MaintenanceConfig {
+            retention_days: Some(30),
+            compact_interval_minutes: 15,
+            scheduled_queries: false,
+            ..defaults
+        };
+        // Expiry at start and a day later; compaction every 15 minutes; scans every minute.
+        assert_eq!(counts(&keep, true), [0, 2880, 191, 2]);
+        assert_eq!(
+            upkeep_due(0, &keep, true),
+            [Upkeep::Scan, Upkeep::Expire],
+            "at start: a scan and expiry, no compaction yet"
+        );
+        let off = config::MaintenanceConfig {
+            compact_interval_minutes: 0,
+            ..defaults
+        };
+        assert_eq!(counts(&off, false)[2], 0, "0 turns compaction off");
     }
 }
