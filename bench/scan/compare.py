@@ -111,7 +111,7 @@ PAIRS = {
 }
 # Prowler S3 checks with no bucketwatch counterpart, and why.
 UNPAIRED_PROWLER = {
-    "s3_access_point_public_access_block": "S3.19; bucketwatch has no access-point policy (moto holds no access points here)",
+    "s3_access_point_public_access_block": "S3.19; no access points in this moto state (bucketwatch checks them on their bucket: AWS.S3.Bucket.AccessPointPublicAccessBlock)",
     "s3_multi_region_access_point_public_access_block": "S3.24; not in bucketwatch (no MRAPs here)",
     "s3_bucket_object_public": "samples object ACLs; off unless enabled in Prowler's config",
     "s3_bucket_shadow_resource_vulnerability": "only reports buckets named like Glue/SageMaker/EMR/CodeStar service buckets; none here",
