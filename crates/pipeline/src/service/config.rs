@@ -161,8 +161,11 @@ pub struct BatchConfig {
 fn default_max_objects() -> usize {
     100
 }
+/// Lower than `bucketwatch ingest`'s (a backfill favours few large commits): a long-running
+/// service's peak memory is its buffered rows, and at 50,000 the peak was half of 500,000's
+/// for 5% less throughput (docs/BENCHMARKS.md, service).
 fn default_commit_rows() -> usize {
-    crate::ingest_job::DEFAULT_COMMIT_ROWS
+    50_000
 }
 
 impl Default for BatchConfig {
