@@ -224,6 +224,49 @@ fn rows_by_object(data: &Path) -> BTreeMap<String, u64> {
     .collect()
 }
 
+/// The alert ids the webhook received.
+fn delivered_alerts(sink: &WebhookSink) -> BTreeSet<String> {
+    sink.received()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["alertId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Delivery is at least once; a repeat (a kill between send and record) carries the delivery
+/// id of the first, so a receiver keeping ids sees each alert once.
+fn assert_one_delivery_id_per_alert(sink: &WebhookSink, all_alerts: &BTreeSet<String>) {
+    let mut by_delivery: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in sink.received() {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        by_delivery
+            .entry(r.header("x-bucketwatch-delivery").unwrap().to_string())
+            .or_default()
+            .insert(body["alertId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(by_delivery.len(), all_alerts.len());
+    assert!(by_delivery.values().all(|alerts| alerts.len() == 1));
+}
+
+/// `objects` objects of `lines` access-log lines each, every line in the lake exactly once.
+fn assert_every_record_once(data: &Path, objects: usize, lines: usize) {
+    assert_eq!(
+        query(
+            data,
+            "SELECT count(DISTINCT requestid), count(*), count(DISTINCT p_source_object) FROM logs.aws_s3serveraccess"
+        ),
+        [[
+            (objects * lines).to_string(),
+            (objects * lines).to_string(),
+            objects.to_string()
+        ]]
+    );
+}
+
 #[test]
 fn notifications_of_every_shape_reach_the_lake_and_alerts_the_webhook() {
     let moto = Moto::start();
@@ -545,48 +588,16 @@ url = "{hook}"
     };
     assert_eq!(alert_ids(Some(INSECURE)).len(), OBJECTS);
     let all_alerts = alert_ids(None);
-    let delivered = || -> BTreeSet<String> {
-        sink.received()
-            .iter()
-            .map(|r| {
-                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["alertId"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect()
-    };
     wait_until(
         "every alert delivered",
         Duration::from_secs(60),
         &log_text,
-        &mut || delivered() == all_alerts,
+        &mut || delivered_alerts(&sink) == all_alerts,
     );
     let status = service.stop();
     assert!(status.success(), "exit {status:?}");
-    assert_eq!(
-        query(
-            &data,
-            "SELECT count(DISTINCT requestid), count(*), count(DISTINCT p_source_object) FROM logs.aws_s3serveraccess"
-        ),
-        [[
-            (OBJECTS * LINES).to_string(),
-            (OBJECTS * LINES).to_string(),
-            OBJECTS.to_string()
-        ]]
-    );
-    // Delivery is at least once; a repeat (a kill between send and record) carries the
-    // delivery id of the first, so a receiver keeping ids sees each alert once.
-    let mut by_delivery: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in sink.received() {
-        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        by_delivery
-            .entry(r.header("x-bucketwatch-delivery").unwrap().to_string())
-            .or_default()
-            .insert(body["alertId"].as_str().unwrap().to_string());
-    }
-    assert_eq!(by_delivery.len(), all_alerts.len());
-    assert!(by_delivery.values().all(|alerts| alerts.len() == 1));
+    assert_every_record_once(&data, OBJECTS, LINES);
+    assert_one_delivery_id_per_alert(&sink, &all_alerts);
 }
 
 /// Scale-out: two `run` processes on one queue, alert state in one DynamoDB table, one lake.
@@ -756,22 +767,11 @@ print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup'
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_string())
         .collect();
-    let delivered = || -> BTreeSet<String> {
-        sink.received()
-            .iter()
-            .map(|r| {
-                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["alertId"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect()
-    };
     wait_until(
         "every alert delivered",
         Duration::from_secs(60),
         &log_text,
-        &mut || delivered() == all_alerts,
+        &mut || delivered_alerts(&sink) == all_alerts,
     );
     for worker in workers {
         let status = worker.stop();
@@ -786,27 +786,8 @@ print(json.dumps([{{'id': i['alert_id']['S'], 'rule': i['rule_id']['S'], 'dedup'
             log_text()
         );
     }
-    assert_eq!(
-        query(
-            &data,
-            "SELECT count(DISTINCT requestid), count(*), count(DISTINCT p_source_object) FROM logs.aws_s3serveraccess"
-        ),
-        [[
-            (OBJECTS * LINES).to_string(),
-            (OBJECTS * LINES).to_string(),
-            OBJECTS.to_string()
-        ]]
-    );
-    let mut by_delivery: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in sink.received() {
-        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        by_delivery
-            .entry(r.header("x-bucketwatch-delivery").unwrap().to_string())
-            .or_default()
-            .insert(body["alertId"].as_str().unwrap().to_string());
-    }
-    assert_eq!(by_delivery.len(), all_alerts.len());
-    assert!(by_delivery.values().all(|alerts| alerts.len() == 1));
+    assert_every_record_once(&data, OBJECTS, LINES);
+    assert_one_delivery_id_per_alert(&sink, &all_alerts);
 }
 
 /// The service scans at start (the baseline), then rescans a bucket when an ingested
