@@ -375,11 +375,7 @@ impl DynamoAlertStore {
         results: &[RuleResult],
         now: Timestamp,
     ) -> Result<RecordOutcome, StoreError> {
-        let grouped =
-            grouping::group_batch(results).map_err(|invalid| StoreError::InvalidResult {
-                index: invalid.index,
-                reason: invalid.reason,
-            })?;
+        let grouped = grouping::group_batch(results)?;
         refuse_shared_state_keys(&grouped.groups)?;
         let groups = &grouped.groups;
         let mut windows: Vec<Option<WindowOutcome>> = vec![None; groups.len()];

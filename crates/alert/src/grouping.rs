@@ -80,6 +80,15 @@ pub(crate) struct Invalid {
     pub reason: &'static str,
 }
 
+impl From<Invalid> for crate::store::StoreError {
+    fn from(invalid: Invalid) -> Self {
+        crate::store::StoreError::InvalidResult {
+            index: invalid.index,
+            reason: invalid.reason,
+        }
+    }
+}
+
 /// A batch split into groups, in order of each group's first result so outcomes follow the input.
 #[derive(Debug)]
 pub(crate) struct Grouped<'a> {

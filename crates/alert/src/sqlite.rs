@@ -244,11 +244,7 @@ impl SqliteAlertStore {
         results: &[RuleResult],
         now: Timestamp,
     ) -> Result<RecordOutcome, StoreError> {
-        let grouped =
-            grouping::group_batch(results).map_err(|invalid| StoreError::InvalidResult {
-                index: invalid.index,
-                reason: invalid.reason,
-            })?;
+        let grouped = grouping::group_batch(results)?;
         let path = self.path.as_str();
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         // writes fails at once with SQLITE_BUSY if another process committed in between.

@@ -117,10 +117,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let settings_path = std::env::var_os("BUCKETWATCH_SETTINGS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| args.content[0].join("bucketwatch_settings.toml"));
-    let settings = ScanSettings::load(&settings_path)?;
+    let settings = ScanSettings::for_content(&args.content)?;
     let started = Instant::now();
     let terminal = io::stderr().is_terminal();
 
@@ -149,11 +146,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let problems = collected
-                .vanished
-                .iter()
-                .map(|b| format!("bucket {b} was deleted during the scan and is left out"))
-                .collect();
+            let problems = collected.problems();
             (
                 bucketwatch_scan::resources(&collected),
                 Some(collected.account.account_id.clone()),

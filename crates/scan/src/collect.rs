@@ -325,6 +325,16 @@ pub async fn collect(options: &CollectOptions) -> Result<Collected, ScanError> {
     })
 }
 
+impl Collected {
+    /// What a report should mention: buckets deleted while the scan read them.
+    pub fn problems(&self) -> Vec<String> {
+        self.vanished
+            .iter()
+            .map(|b| format!("bucket {b} was deleted during the scan and is left out"))
+            .collect()
+    }
+}
+
 fn deleted(b: &BucketRaw) -> bool {
     matches!(&b.acl, Fetched::Unknown(e) if e.code == "NoSuchBucket")
 }

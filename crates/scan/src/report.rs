@@ -126,6 +126,18 @@ impl ScanSettings {
             })
     }
 
+    /// The settings the rules see: `$BUCKETWATCH_SETTINGS`, else `bucketwatch_settings.toml` in
+    /// the first content directory (none: no settings).
+    pub fn for_content(content: &[PathBuf]) -> Result<ScanSettings, SettingsError> {
+        let path = std::env::var_os("BUCKETWATCH_SETTINGS")
+            .map(PathBuf::from)
+            .or_else(|| content.first().map(|c| c.join("bucketwatch_settings.toml")));
+        match path {
+            Some(path) => Self::load(&path),
+            None => Ok(Self::default()),
+        }
+    }
+
     fn suppressed(&self, policy_id: &str, resource: &Value) -> bool {
         let name = resource.get("Name").and_then(Value::as_str).unwrap_or("");
         let id = resource

@@ -153,21 +153,8 @@ impl Service {
             .filter(|q| q.enabled)
             .collect();
         let scan_settings = match &config.scan {
-            Some(_) => {
-                let path = std::env::var_os("BUCKETWATCH_SETTINGS")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        config
-                            .content
-                            .first()
-                            .map(|c| c.join("bucketwatch_settings.toml"))
-                    });
-                match path {
-                    Some(path) => ScanSettings::load(&path)
-                        .map_err(|e| ServiceError::Content(e.to_string()))?,
-                    None => ScanSettings::default(),
-                }
-            }
+            Some(_) => ScanSettings::for_content(&config.content)
+                .map_err(|e| ServiceError::Content(e.to_string()))?,
             None => ScanSettings::default(),
         };
         let lake = Lake::open(&self.lake_location)?;
@@ -583,11 +570,7 @@ impl Worker {
                 return;
             }
         };
-        let problems = collected
-            .vanished
-            .iter()
-            .map(|b| format!("bucket {b} was deleted during the scan"))
-            .collect();
+        let problems = collected.problems();
         let report = bucketwatch_scan::evaluate(
             &self.engine,
             bucketwatch_scan::resources(&collected),
