@@ -42,6 +42,8 @@ pub enum LakeError {
         #[source]
         source: deltalake::arrow::error::ArrowError,
     },
+    #[error("the background lake commit stopped: {0}")]
+    Background(String),
 }
 
 impl LakeError {

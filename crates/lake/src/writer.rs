@@ -183,6 +183,19 @@ pub struct CommitReport {
     pub skipped_rows: u64,
     /// Objects added to the ledger.
     pub finished_objects: u64,
+    /// How long each commit that wrote something took.
+    pub seconds: Vec<f64>,
+}
+
+impl CommitReport {
+    fn add(&mut self, other: CommitReport) {
+        for (table, rows) in other.rows {
+            *self.rows.entry(table).or_default() += rows;
+        }
+        self.skipped_rows += other.skipped_rows;
+        self.finished_objects += other.finished_objects;
+        self.seconds.extend(other.seconds);
+    }
 }
 
 /// Buffers rows per table and commits them with their units. One writer per process; several
@@ -199,6 +212,8 @@ pub struct LakeWriter {
     finished: Vec<FinishedObject>,
     ingested: HashSet<String>,
     skipped_rows: u64,
+    /// The commit running in the background, if any.
+    in_flight: Option<tokio::task::JoinHandle<Result<CommitDone, LakeError>>>,
 }
 
 impl LakeWriter {
@@ -212,6 +227,7 @@ impl LakeWriter {
             finished: Vec::new(),
             ingested: HashSet::new(),
             skipped_rows: 0,
+            in_flight: None,
         };
         writer.catch_up().await?;
         Ok(writer)
@@ -319,17 +335,93 @@ impl LakeWriter {
         self.pending.values().map(|p| p.builder.rows()).sum()
     }
 
-    /// Commits every buffered table, then the ledger. On error nothing is lost that was not
-    /// committed before: the caller processes the same units again and committed tables skip
-    /// them.
+    /// Commits every buffered table, then the ledger, after any commit still running in the
+    /// background. On error nothing is lost that was not committed before: the caller processes
+    /// the same units again and committed tables skip them.
     pub async fn commit(&mut self) -> Result<CommitReport, LakeError> {
-        let mut report = CommitReport {
+        let mut report = self.finish_background().await?;
+        let done = self.take_commit().run().await?;
+        report.add(self.apply(done));
+        Ok(report)
+    }
+
+    /// Starts committing what is buffered on `runtime` and returns at once, so the caller can
+    /// go on parsing while Parquet is encoded. Commits stay in order: this first waits for the
+    /// previous background commit and returns its report. [`commit`](Self::commit) waits for
+    /// the last one.
+    ///
+    /// Until a background commit ends, its units are not yet known as committed: pushing a
+    /// unit again in that time (the same object twice in one run) would write it twice, so
+    /// callers must not.
+    pub fn commit_in_background(
+        &mut self,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<CommitReport, LakeError> {
+        let report = runtime.block_on(self.finish_background())?;
+        let commit = self.take_commit();
+        self.in_flight = Some(runtime.spawn(commit.run()));
+        Ok(report)
+    }
+
+    /// Waits for the background commit, if any, and records what it committed.
+    async fn finish_background(&mut self) -> Result<CommitReport, LakeError> {
+        let Some(handle) = self.in_flight.take() else {
+            return Ok(CommitReport::default());
+        };
+        let done = handle
+            .await
+            .map_err(|e| LakeError::Background(e.to_string()))??;
+        Ok(self.apply(done))
+    }
+
+    fn take_commit(&mut self) -> PendingCommit {
+        PendingCommit {
+            lake: self.lake.clone(),
+            pending: std::mem::take(&mut self.pending),
+            finished: std::mem::take(&mut self.finished),
             skipped_rows: std::mem::take(&mut self.skipped_rows),
-            ..CommitReport::default()
+        }
+    }
+
+    /// Makes a finished commit's units and objects known to this writer.
+    fn apply(&mut self, done: CommitDone) -> CommitReport {
+        for (id, units) in done.units {
+            self.committed.entry(id).or_default().extend(units);
+        }
+        self.ingested.extend(done.objects);
+        done.report
+    }
+}
+
+/// What one commit takes from the writer: it runs without the writer, so it can run in the
+/// background while the writer buffers the next rows.
+struct PendingCommit {
+    lake: Lake,
+    pending: BTreeMap<TableId, Pending>,
+    finished: Vec<FinishedObject>,
+    skipped_rows: u64,
+}
+
+/// A commit that succeeded: its report, and the units and objects the writer must now know.
+struct CommitDone {
+    report: CommitReport,
+    units: Vec<(TableId, Vec<String>)>,
+    objects: Vec<String>,
+}
+
+impl PendingCommit {
+    async fn run(self) -> Result<CommitDone, LakeError> {
+        let started = std::time::Instant::now();
+        let mut done = CommitDone {
+            report: CommitReport {
+                skipped_rows: self.skipped_rows,
+                ..CommitReport::default()
+            },
+            units: Vec::new(),
+            objects: Vec::new(),
         };
         // Logs first, then rule tables: a reader never sees a match whose event is missing.
-        let pending = std::mem::take(&mut self.pending);
-        for (id, mut p) in pending {
+        for (id, mut p) in self.pending {
             if p.builder.rows() == 0 {
                 continue;
             }
@@ -348,54 +440,56 @@ impl LakeWriter {
             })?;
             let rows = batch.num_rows() as u64;
             let units: Vec<String> = p.units.into_iter().collect();
-            self.write(&id, table, batch, &units).await?;
-            self.committed.entry(id.clone()).or_default().extend(units);
-            report.rows.insert(id, rows);
+            write(&self.lake, &id, table, batch, &units).await?;
+            done.report.rows.insert(id.clone(), rows);
+            done.units.push((id, units));
         }
         if !self.finished.is_empty() {
-            let finished = std::mem::take(&mut self.finished);
-            let batch = ledger_batch(&finished)?;
-            let objects: Vec<String> = finished.iter().map(|f| f.object_id.clone()).collect();
+            let batch = ledger_batch(&self.finished)?;
+            let objects: Vec<String> = self.finished.into_iter().map(|f| f.object_id).collect();
             let id = TableId::ledger();
             let table = self.lake.table(&id).await?;
-            self.write(&id, table, batch, &objects).await?;
-            report.finished_objects = objects.len() as u64;
-            self.ingested.extend(objects);
+            write(&self.lake, &id, table, batch, &objects).await?;
+            done.report.finished_objects = objects.len() as u64;
+            done.objects = objects;
         }
-        Ok(report)
+        if !done.report.rows.is_empty() || done.report.finished_objects > 0 {
+            done.report.seconds.push(started.elapsed().as_secs_f64());
+        }
+        Ok(done)
     }
+}
 
-    async fn write(
-        &self,
-        id: &TableId,
-        table: Option<DeltaTable>,
-        batch: RecordBatch,
-        units: &[String],
-    ) -> Result<(), LakeError> {
-        let table = match table {
-            Some(t) => t,
-            None => DeltaTableBuilder::from_url(self.lake.location.table_url(id))
-                .map_err(|e| LakeError::delta(id, "creating", e))?
-                .with_storage_options(self.lake.storage_options().clone())
-                .build()
-                .map_err(|e| LakeError::delta(id, "creating", e))?,
-        };
-        let partitions = if id.database == Database::System {
-            Vec::new()
-        } else {
-            vec![PARTITION_COLUMN.to_string()]
-        };
-        let metadata = [(UNITS_KEY.to_string(), Value::from(units.to_vec()))];
-        table
-            .write(vec![batch])
-            .with_save_mode(SaveMode::Append)
-            .with_schema_mode(SchemaMode::Merge)
-            .with_partition_columns(partitions)
-            .with_commit_properties(CommitProperties::default().with_metadata(metadata))
-            .await
-            .map_err(|e| LakeError::delta(id, "committing rows to", e))?;
-        Ok(())
-    }
+async fn write(
+    lake: &Lake,
+    id: &TableId,
+    table: Option<DeltaTable>,
+    batch: RecordBatch,
+    units: &[String],
+) -> Result<(), LakeError> {
+    let table = match table {
+        Some(t) => t,
+        None => DeltaTableBuilder::from_url(lake.location.table_url(id))
+            .map_err(|e| LakeError::delta(id, "creating", e))?
+            .with_storage_options(lake.storage_options().clone())
+            .build()
+            .map_err(|e| LakeError::delta(id, "creating", e))?,
+    };
+    let partitions = if id.database == Database::System {
+        Vec::new()
+    } else {
+        vec![PARTITION_COLUMN.to_string()]
+    };
+    let metadata = [(UNITS_KEY.to_string(), Value::from(units.to_vec()))];
+    table
+        .write(vec![batch])
+        .with_save_mode(SaveMode::Append)
+        .with_schema_mode(SchemaMode::Merge)
+        .with_partition_columns(partitions)
+        .with_commit_properties(CommitProperties::default().with_metadata(metadata))
+        .await
+        .map_err(|e| LakeError::delta(id, "committing rows to", e))?;
+    Ok(())
 }
 
 fn ledger_batch(finished: &[FinishedObject]) -> Result<RecordBatch, LakeError> {
