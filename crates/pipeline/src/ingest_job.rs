@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::{Instant, UNIX_EPOCH};
 
 use bucketwatch_alert::{AlertStore, ResultKind, RuleResult, StoreError};
@@ -22,13 +23,14 @@ use bucketwatch_collect::{Input, S3Object, S3Prefix, decoded_reader};
 use bucketwatch_core::{LogType, SourceInfo, Timestamp};
 use bucketwatch_detect::{Detection, Engine};
 use bucketwatch_lake::writer::FinishedObject;
-use bucketwatch_lake::{LakeError, LakeWriter, RuleColumns, TableId};
+use bucketwatch_lake::{CommitReport, LakeError, LakeWriter, RuleColumns, TableId};
 use bucketwatch_parse::{Counts, Framer, Normalizer};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-/// Records per unit: bounds the memory one object can hold before its rows are committed.
-pub const DEFAULT_CHUNK_RECORDS: u64 = 250_000;
+/// Records per unit. A chunk's events and rule results are held until the chunk is whole, so
+/// this bounds what an object holds in memory ahead of the lake's buffers.
+pub const DEFAULT_CHUNK_RECORDS: u64 = 10_000;
 /// Buffered rows that trigger a lake commit.
 pub const DEFAULT_COMMIT_ROWS: usize = 500_000;
 
@@ -214,11 +216,35 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// One chunk's detections, waiting for their alert ids.
+/// One chunk of an object, parsed and evaluated, on its way from the reading thread to the
+/// writing thread. Only whole chunks travel: a chunk cut short by a read error never reaches
+/// the lake, so its unit is never committed with part of its records.
 struct Chunk {
     unit: String,
     records: u64,
+    events: Vec<(LogType, Arc<Value>)>,
     detections: Vec<(LogType, Detection)>,
+}
+
+/// What the reading thread tells the writing thread, in order.
+enum Step {
+    Chunk(Chunk),
+    /// Every chunk of the object was sent: it can go to the ledger.
+    ObjectDone {
+        object_id: String,
+        records: u64,
+    },
+    /// The object was not (completely) read; its whole chunks were sent and stay valid.
+    ObjectFailed(ItemError),
+    /// The ledger had the object, or it came earlier in this job.
+    Skipped,
+}
+
+/// What the reading thread counted.
+#[derive(Default)]
+struct ReadTotals {
+    counts: Counts,
+    changed_buckets: BTreeSet<String>,
 }
 
 impl IngestJob {
@@ -245,6 +271,9 @@ impl IngestJob {
         }
     }
 
+    /// Runs the job on two threads: this one records alerts and writes the lake (the store
+    /// and the writer never leave it); a scoped reading thread reads, parses and evaluates the
+    /// rules, a few chunks ahead. Lake commits run in the background between chunks.
     pub fn run(
         &self,
         engine: &Engine,
@@ -255,83 +284,149 @@ impl IngestJob {
     ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let mut report = IngestReport::default();
-        // One normalizer per forced log type: each keeps its own buffers and counts.
-        let mut normalizers: Vec<(Option<LogType>, Normalizer)> = Vec::new();
+        let ids = self.object_ids(writer);
         let mut state = Progress {
             objects_total: self.items.len() as u64,
             ..Progress::default()
         };
-        for (index, item) in self.items.iter().enumerate() {
-            let source = &item.source;
-            let object_id = match source.object_id() {
-                Ok(id) => id,
-                Err(message) => {
-                    report.input_errors.push(ItemError {
-                        item: index,
-                        message,
-                    });
-                    continue;
+        let (outcome, totals) = std::thread::scope(|scope| {
+            // Two chunks queued plus one being read bound what the reader holds ahead.
+            let (send, receive) = std::sync::mpsc::sync_channel(2);
+            let reader = scope.spawn(|| self.read_all(&ids, engine, runtime, send));
+            let outcome = (|| {
+                for step in receive {
+                    match step {
+                        Step::Chunk(chunk) => {
+                            state.records += chunk.records;
+                            for (log_type, event) in &chunk.events {
+                                if let Value::Object(fields) = event.as_ref() {
+                                    writer.push_event(*log_type, fields, &chunk.unit);
+                                }
+                            }
+                            close_chunk(chunk, store, writer, &mut report)?;
+                            if writer.buffered_rows() >= self.commit_rows {
+                                let committed = writer.commit_in_background(runtime.handle())?;
+                                add_commit(&mut report, committed);
+                            }
+                            continue;
+                        }
+                        Step::ObjectDone { object_id, records } => {
+                            report.objects += 1;
+                            writer.finish_object(FinishedObject { object_id, records });
+                        }
+                        Step::ObjectFailed(error) => {
+                            report.objects += 1;
+                            report.input_errors.push(error);
+                        }
+                        Step::Skipped => report.skipped_objects += 1,
+                    }
+                    state.objects_done += 1;
+                    progress(state);
                 }
-            };
-            let at = match normalizers.iter().position(|(t, _)| *t == item.log_type) {
-                Some(at) => at,
-                None => {
-                    normalizers.push((item.log_type, Normalizer::new(item.log_type)));
-                    normalizers.len() - 1
-                }
-            };
-            let normalizer = &mut normalizers[at].1;
-            if writer.is_ingested(&object_id) {
-                report.skipped_objects += 1;
-            } else {
-                report.objects += 1;
-                let before = normalizer.counts().clone();
-                let outcome = self.ingest_object(
-                    item,
-                    &object_id,
-                    engine,
-                    store,
-                    writer,
-                    runtime,
-                    normalizer,
-                    &mut report,
-                );
-                let records = normalizer.counts().since(&before).total();
-                state.records += records;
-                match outcome {
-                    Ok(()) => writer.finish_object(FinishedObject { object_id, records }),
-                    Err(Failure::Input(message)) => report.input_errors.push(ItemError {
-                        item: index,
-                        message,
-                    }),
-                    Err(Failure::Fatal(e)) => return Err(e),
-                }
-            }
-            if writer.buffered_rows() >= self.commit_rows {
-                commit(writer, runtime, &mut report)?;
-            }
-            state.objects_done += 1;
-            progress(state);
-        }
-        commit(writer, runtime, &mut report)?;
-        for (_, normalizer) in &normalizers {
-            report.counts.add_all(normalizer.counts());
-        }
+                let committed = runtime.block_on(writer.commit())?;
+                add_commit(&mut report, committed);
+                Ok::<(), IngestError>(())
+            })();
+            // A failure above dropped the receiver, which stops the reader at its next chunk.
+            let totals = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (outcome, totals)
+        });
+        outcome?;
+        report.counts = totals.counts;
+        report.changed_buckets = totals.changed_buckets;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
 
+    /// Each item's identity, or `None` when it is to be skipped: in the ledger already, or the
+    /// same object as an earlier item (a background commit has not yet made it known).
+    fn object_ids(&self, writer: &LakeWriter) -> Vec<Result<Option<String>, String>> {
+        let mut seen = BTreeSet::new();
+        self.items
+            .iter()
+            .map(|item| {
+                let id = item.source.object_id()?;
+                let new = !writer.is_ingested(&id) && seen.insert(id.clone());
+                Ok(new.then_some(id))
+            })
+            .collect()
+    }
+
+    /// The reading thread: every item in order, as steps for the writing thread. Stops early
+    /// when the writing thread has stopped listening.
+    fn read_all(
+        &self,
+        ids: &[Result<Option<String>, String>],
+        engine: &Engine,
+        runtime: &Runtime,
+        send: SyncSender<Step>,
+    ) -> ReadTotals {
+        let mut totals = ReadTotals::default();
+        // One normalizer per forced log type: each keeps its own buffers and counts.
+        let mut normalizers: Vec<(Option<LogType>, Normalizer)> = Vec::new();
+        for (index, (item, id)) in self.items.iter().zip(ids).enumerate() {
+            let step = match id {
+                Err(message) => Step::ObjectFailed(ItemError {
+                    item: index,
+                    message: message.clone(),
+                }),
+                Ok(None) => Step::Skipped,
+                Ok(Some(object_id)) => {
+                    let at = match normalizers.iter().position(|(t, _)| *t == item.log_type) {
+                        Some(at) => at,
+                        None => {
+                            normalizers.push((item.log_type, Normalizer::new(item.log_type)));
+                            normalizers.len() - 1
+                        }
+                    };
+                    let normalizer = &mut normalizers[at].1;
+                    let before = normalizer.counts().clone();
+                    let read = self.read_object(
+                        item,
+                        object_id,
+                        engine,
+                        runtime,
+                        normalizer,
+                        &mut totals.changed_buckets,
+                        &send,
+                    );
+                    let records = normalizer.counts().since(&before).total();
+                    match read {
+                        Ok(()) => Step::ObjectDone {
+                            object_id: object_id.clone(),
+                            records,
+                        },
+                        Err(Failure::Input(message)) => Step::ObjectFailed(ItemError {
+                            item: index,
+                            message,
+                        }),
+                        Err(Failure::Stopped) => break,
+                    }
+                }
+            };
+            if send.send(step).is_err() {
+                break;
+            }
+        }
+        for (_, normalizer) in &normalizers {
+            totals.counts.add_all(normalizer.counts());
+        }
+        totals
+    }
+
+    /// Reads, parses and evaluates one object, sending each whole chunk.
     #[allow(clippy::too_many_arguments)]
-    fn ingest_object(
+    fn read_object(
         &self,
         item: &IngestItem,
         object_id: &str,
         engine: &Engine,
-        store: &mut dyn AlertStore,
-        writer: &mut LakeWriter,
         runtime: &Runtime,
         normalizer: &mut Normalizer,
-        report: &mut IngestReport,
+        changed_buckets: &mut BTreeSet<String>,
+        send: &SyncSender<Step>,
     ) -> Result<(), Failure> {
         let source = &item.source;
         let name = source.name();
@@ -342,12 +437,14 @@ impl IngestJob {
         let mut framer = Framer::new(reader);
         let mut line = Vec::new();
         let mut detections = Vec::new();
-        let mut chunk = Chunk {
-            unit: format!("{object_id}#0"),
+        let new_chunk = |index: u64| Chunk {
+            unit: format!("{object_id}#{index}"),
             records: 0,
+            events: Vec::new(),
             detections: Vec::new(),
         };
         let mut chunk_index = 0u64;
+        let mut chunk = new_chunk(chunk_index);
         loop {
             let unit = framer.next_unit().map_err(|e| {
                 Failure::Input(format!(
@@ -361,15 +458,12 @@ impl IngestJob {
             let event: Value = serde_json::from_slice(&line)
                 .expect("the normalizer writes one JSON object per record");
             let event = Arc::new(event);
-            let Value::Object(fields) = event.as_ref() else {
-                unreachable!("normalized records are objects");
-            };
-            writer.push_event(log_type, fields, &chunk.unit);
             if log_type == LogType::CloudTrail
+                && let Value::Object(fields) = event.as_ref()
                 && let Some(bucket) = bucketwatch_scan::changed_bucket(fields)
-                && !report.changed_buckets.contains(bucket)
+                && !changed_buckets.contains(bucket)
             {
-                report.changed_buckets.insert(bucket.to_string());
+                changed_buckets.insert(bucket.to_string());
             }
             if log_type != LogType::ClassificationFailure {
                 detections.clear();
@@ -378,29 +472,27 @@ impl IngestJob {
                     .detections
                     .extend(detections.drain(..).map(|d| (log_type, d)));
             }
+            chunk.events.push((log_type, event));
             chunk.records += 1;
             if chunk.records == self.chunk_records {
                 chunk_index += 1;
-                let next = Chunk {
-                    unit: format!("{object_id}#{chunk_index}"),
-                    records: 0,
-                    detections: Vec::new(),
-                };
-                let full = std::mem::replace(&mut chunk, next);
-                close_chunk(full, store, writer, report).map_err(Failure::Fatal)?;
-                if writer.buffered_rows() >= self.commit_rows {
-                    commit(writer, runtime, report).map_err(Failure::Fatal)?;
-                }
+                let full = std::mem::replace(&mut chunk, new_chunk(chunk_index));
+                send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
             }
         }
-        close_chunk(chunk, store, writer, report).map_err(Failure::Fatal)
+        if chunk.records > 0 {
+            send.send(Step::Chunk(chunk))
+                .map_err(|_| Failure::Stopped)?;
+        }
+        Ok(())
     }
 }
 
 enum Failure {
     /// This object cannot be read; the run goes on with the next one.
     Input(String),
-    Fatal(IngestError),
+    /// The writing thread stopped (a fatal error): nothing more to do.
+    Stopped,
 }
 
 /// Records the chunk's alertable results once, then buffers its rule rows with their alert ids.
@@ -460,19 +552,10 @@ fn close_chunk(
     Ok(())
 }
 
-fn commit(
-    writer: &mut LakeWriter,
-    runtime: &Runtime,
-    report: &mut IngestReport,
-) -> Result<(), IngestError> {
-    let started = Instant::now();
-    let committed = runtime.block_on(writer.commit())?;
-    if committed.rows.values().any(|&n| n > 0) || committed.finished_objects > 0 {
-        report.commit_seconds.push(started.elapsed().as_secs_f64());
-    }
+fn add_commit(report: &mut IngestReport, committed: CommitReport) {
+    report.commit_seconds.extend(committed.seconds);
     for (table, rows) in committed.rows {
         *report.rows.entry(table).or_default() += rows;
     }
     report.replayed_rows += committed.skipped_rows;
-    Ok(())
 }
