@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,12 +18,17 @@ pub fn venv() -> PathBuf {
     workspace_root().join(".venv")
 }
 
-/// The workspace root, found from this crate's manifest directory.
+/// The workspace root: above the manifest directory cargo gives the running test (a crate sits
+/// two levels below the root). Read at run time: a path baked in when this crate was compiled
+/// goes stale when a cached target directory is shared by checkouts at different paths.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
         .ancestors()
-        .nth(2)
-        .expect("crates/testkit sits two levels below the workspace root")
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest.display()))
         .to_path_buf()
 }
 
