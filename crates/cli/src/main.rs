@@ -14,6 +14,13 @@ use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions
 use bucketwatch_pipeline::{DetectJob, Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
 
+/// Ingest parses on one thread and writes the lake on another, so most events are freed by a
+/// thread other than the one that allocated them; glibc's malloc serializes that on its arena
+/// locks (a tenth of ingest's CPU went to futex wake-ups), mimalloc frees across threads
+/// without a lock. docs/BENCHMARKS.md (Lake) has the measurement.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod scan;
 
 #[derive(Parser)]
