@@ -1,6 +1,7 @@
 //! Key specifiers (`KeyPath`, `Key`, `DeepKey`) parsed once into segments, and their lookup in
 //! an event with Panther's case-insensitive key fallback.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -178,17 +179,24 @@ pub(crate) fn get_field<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'
     if let Some(value) = map.get(key) {
         return Some(value);
     }
-    // A miss scans every key, so the usual all-ASCII case is settled without lowercasing.
-    let key_ascii = key.is_ascii();
+    // A miss scans every key, so the usual all-ASCII case is settled by lengths and bytes.
+    if !key.is_ascii() {
+        return map
+            .iter()
+            .find(|(candidate, _)| eq_ignore_case(candidate, key))
+            .map(|(_, v)| v);
+    }
     map.iter()
-        .find(|(candidate, _)| {
-            if key_ascii && candidate.len() == key.len() && candidate.eq_ignore_ascii_case(key) {
-                true
-            } else if key_ascii && candidate.is_ascii() {
-                false
-            } else {
-                eq_ignore_case(candidate, key)
+        .find(|(candidate, _)| match candidate.len().cmp(&key.len()) {
+            Ordering::Equal => {
+                candidate.eq_ignore_ascii_case(key)
+                    || (!candidate.is_ascii() && eq_ignore_case(candidate, key))
             }
+            // Lowercasing turns no character into two ASCII ones, so a candidate with fewer
+            // bytes than an ASCII key cannot equal it.
+            Ordering::Less => false,
+            // Only non-ASCII characters (the Kelvin sign, 3 bytes) shrink to ASCII.
+            Ordering::Greater => !candidate.is_ascii() && eq_ignore_case(candidate, key),
         })
         .map(|(_, v)| v)
 }
