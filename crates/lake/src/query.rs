@@ -125,8 +125,11 @@ impl QueryEngine {
                 .await
                 .map_err(QueryError::from_datafusion)?;
         }
-        for id in lake.tables().await? {
-            let Some(table) = lake.table(&id).await? else {
+        // Loading a table reads its Delta log: load them all at once, not one after another.
+        let ids = lake.tables().await?;
+        let loaded = futures::future::try_join_all(ids.iter().map(|id| lake.table(id))).await?;
+        for (id, table) in ids.into_iter().zip(loaded) {
+            let Some(table) = table else {
                 continue;
             };
             table
