@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::content::spec::{PolicySpec, Severity};
 use crate::content::{Content, LoadError, LoadOptions, Loaded, Rule, load_all};
+use crate::native::Lookups;
 use crate::python::{
     CallMode, DataModel, JsonPath, PyCallError, PyEvent, PyLoadError, PythonDetection,
     PythonRuntime, RuleFunctionsOutput, UdmMapping,
@@ -323,12 +324,14 @@ impl Engine {
         let Some(indexes) = self.dispatch.get(key) else {
             return;
         };
+        // The event's top-level lookups, shared by every rule's filters and conditions.
+        let lookups = Lookups::new(event);
         let candidates = indexes
             .iter()
             .map(|&i| &self.rules[i])
-            .filter(|r| r.rule.compiled.passes_filters(event));
+            .filter(|r| r.rule.compiled.passes_filters_in(&lookups));
         let (Some(rt), true) = (&self.runtime, self.python_rules_for(indexes)) else {
-            out.extend(candidates.filter_map(|r| r.native_verdict(event, log_type)));
+            out.extend(candidates.filter_map(|r| r.native_verdict(event, &lookups, log_type)));
             return;
         };
         // One interpreter entry per event, shared by its Python rules, which see one event view.
@@ -336,7 +339,7 @@ impl Engine {
             let mut view: Option<Option<Bound<'_, PyAny>>> = None;
             for rule in candidates {
                 let detection = match &rule.python {
-                    None => rule.native_verdict(event, log_type),
+                    None => rule.native_verdict(event, &lookups, log_type),
                     Some(python) => {
                         let view = view.get_or_insert_with(|| {
                             PyEvent::shared(Arc::clone(event), self.data_model(log_type))
@@ -365,9 +368,14 @@ fn scheduled_key(query: &str) -> String {
 }
 
 impl EngineRule {
-    fn native_verdict(&self, event: &Arc<Value>, log_type: &str) -> Option<Detection> {
+    fn native_verdict(
+        &self,
+        event: &Arc<Value>,
+        lookups: &Lookups<'_>,
+        log_type: &str,
+    ) -> Option<Detection> {
         let compiled = &self.rule.compiled;
-        if compiled.matches(event) != Some(true) {
+        if compiled.matches_in(lookups) != Some(true) {
             return None;
         }
         let outputs = RuleFunctionsOutput::default();

@@ -17,6 +17,6 @@ pub mod testing;
 pub use content::spec::Severity;
 pub use content::{Content, LoadError, LoadErrorKind, LoadOptions, Rule, load, load_all};
 pub use engine::{ContentProblem, Detection, Engine, EngineOptions, EnginePolicy, PolicyOutcome};
-pub use native::{CompileError, CompiledRule, Matcher};
+pub use native::{CompileError, CompiledRule, Lookups, Matcher};
 pub use python::{PyCallError, RuleFunctionsOutput};
 pub use testing::{Filter, TestOptions, TestReport, run_tests};

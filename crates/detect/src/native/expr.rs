@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::ip;
-use super::path::{KeyPath, eq_ignore_case};
+use super::path::{KeyPath, Lookups, eq_ignore_case};
 use super::value::{Num, Scalar, ScalarSet, caseless, is_null_or_empty, values_equal};
 use super::{CompileError, CompileErrorKind};
 use crate::content::spec::{KeySpecifier, MatchExpression};
@@ -112,8 +112,25 @@ pub(crate) enum Quantifier {
     None,
 }
 
+/// What a condition's key path starts from: a whole event, whose top-level lookups are shared,
+/// or an element of a list (the body of `AnyElement`, `AllElements`, ...).
+#[derive(Clone, Copy)]
+pub(crate) enum Root<'a, 'v> {
+    Event(&'a Lookups<'v>),
+    Element(&'v Value),
+}
+
+impl<'v> Root<'_, 'v> {
+    fn any<F: FnMut(&'v Value) -> bool>(self, key: &KeyPath, f: F) -> bool {
+        match self {
+            Root::Event(lookups) => key.any_in(lookups, f),
+            Root::Element(value) => key.any(value, f),
+        }
+    }
+}
+
 impl Node {
-    pub(crate) fn eval(&self, root: &Value) -> bool {
+    pub(crate) fn eval(&self, root: Root<'_, '_>) -> bool {
         match self {
             Node::All(nodes) => nodes.iter().all(|n| n.eval(root)),
             Node::Any(nodes) => nodes.iter().any(|n| n.eval(root)),
@@ -123,13 +140,13 @@ impl Node {
             }
             Node::None(nodes) => !nodes.iter().any(|n| n.eval(root)),
             Node::Const(b) => *b,
-            Node::Key { key, test, negate } => key.any(root, |v| test.holds(v)) != *negate,
+            Node::Key { key, test, negate } => root.any(key, |v| test.holds(v)) != *negate,
             Node::Keys {
                 left,
                 right,
                 op,
                 negate,
-            } => left.any(root, |a| right.any(root, |b| op.holds(a, b))) != *negate,
+            } => root.any(left, |a| root.any(right, |b| op.holds(a, b))) != *negate,
             Node::Elements {
                 key,
                 quantifier,
@@ -140,13 +157,13 @@ impl Node {
 }
 
 fn all_hold(body: &[Node], item: &Value) -> bool {
-    body.iter().all(|n| n.eval(item))
+    body.iter().all(|n| n.eval(Root::Element(item)))
 }
 
 impl Quantifier {
-    fn eval(self, key: &KeyPath, root: &Value, body: &[Node]) -> bool {
+    fn eval(self, key: &KeyPath, root: Root<'_, '_>, body: &[Node]) -> bool {
         let any = || {
-            key.any(root, |v| {
+            root.any(key, |v| {
                 v.as_array()
                     .is_some_and(|items| items.iter().any(|e| all_hold(body, e)))
             })
@@ -156,7 +173,7 @@ impl Quantifier {
             Quantifier::None => !any(),
             Quantifier::All => {
                 let mut seen_list = false;
-                let failed = key.any(root, |v| match v.as_array() {
+                let failed = root.any(key, |v| match v.as_array() {
                     Some(items) => {
                         seen_list = true;
                         !items.iter().all(|e| all_hold(body, e))
@@ -167,7 +184,7 @@ impl Quantifier {
             }
             Quantifier::OnlyOne => {
                 let mut hits = 0usize;
-                key.any(root, |v| {
+                root.any(key, |v| {
                     for item in v.as_array().into_iter().flatten() {
                         if all_hold(body, item) {
                             hits += 1;

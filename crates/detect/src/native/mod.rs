@@ -18,8 +18,9 @@ mod value;
 use serde_json::{Map, Value};
 
 use crate::content::spec::{MatchExpression, RuleSpec, Severity};
-use expr::Node;
+use expr::{Node, Root};
 use path::KeyPath;
+pub use path::Lookups;
 
 /// Why a match expression or alert field did not compile; `path` locates it in the spec,
 /// e.g. `Detection[2].Any[0]`.
@@ -86,12 +87,20 @@ impl Matcher {
     }
 
     pub fn matches(&self, event: &Value) -> bool {
-        self.nodes.iter().all(|n| n.eval(event))
+        self.matches_in(&Lookups::new(event))
+    }
+
+    /// [`matches`](Self::matches), sharing the event's key lookups with other matchers.
+    pub fn matches_in(&self, lookups: &Lookups<'_>) -> bool {
+        self.nodes.iter().all(|n| n.eval(Root::Event(lookups)))
     }
 
     /// The index of the first top-level expression that is false, for explaining a miss.
     pub fn first_failing(&self, event: &Value) -> Option<usize> {
-        self.nodes.iter().position(|n| !n.eval(event))
+        let lookups = Lookups::new(event);
+        self.nodes
+            .iter()
+            .position(|n| !n.eval(Root::Event(&lookups)))
     }
 }
 
@@ -169,16 +178,26 @@ impl CompiledRule {
 
     /// True when the event passes `InlineFilters` (or there are none).
     pub fn passes_filters(&self, event: &Value) -> bool {
+        self.passes_filters_in(&Lookups::new(event))
+    }
+
+    /// [`passes_filters`](Self::passes_filters) with lookups shared by the rules of one event.
+    pub fn passes_filters_in(&self, lookups: &Lookups<'_>) -> bool {
         self.inline_filters
             .as_ref()
-            .is_none_or(|f| f.matches(event))
+            .is_none_or(|f| f.matches_in(lookups))
     }
 
     /// Whether a no-code rule matches: inline filters, then the detection. `None` for a Python
     /// rule, whose logic is not here.
     pub fn matches(&self, event: &Value) -> Option<bool> {
+        self.matches_in(&Lookups::new(event))
+    }
+
+    /// [`matches`](Self::matches) with lookups shared by the rules of one event.
+    pub fn matches_in(&self, lookups: &Lookups<'_>) -> Option<bool> {
         let detection = self.detection.as_ref()?;
-        Some(self.passes_filters(event) && detection.matches(event))
+        Some(self.passes_filters_in(lookups) && detection.matches_in(lookups))
     }
 
     /// Names the first top-level expression that rejected the event, e.g. `Detection[1]`.

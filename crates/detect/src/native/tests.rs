@@ -656,3 +656,41 @@ proptest! {
         let _ = m.first_failing(&event);
     }
 }
+
+/// Matchers sharing one event's lookups (as the engine runs a rule set) give each matcher's own
+/// verdict: a key found or missed for one is the same for the next, through the
+/// case-insensitive fallback, nested paths and list elements.
+#[test]
+fn shared_lookups_give_the_same_verdicts() {
+    let matchers = [
+        matcher("- {KeyPath: operation, Condition: StartsWith, Value: REST.}"),
+        matcher("- {KeyPath: Operation, Condition: EndsWith, Value: .OBJECT}"),
+        matcher("- {KeyPath: errorcode, Condition: IsNullOrEmpty}"),
+        matcher("- {KeyPath: errorCode, Condition: Equals, Value: AccessDenied}"),
+        matcher("- {KeyPath: identity.arn, Condition: Contains, Value: role}"),
+        matcher(
+            "- {KeyPath: grants, Condition: AnyElement, \
+               Expressions: [{KeyPath: operation, Condition: Equals, Value: Read}]}",
+        ),
+        matcher("- {KeyPath: \"grants[0].operation\", Condition: Equals, Value: Write}"),
+    ];
+    let events = [
+        json!({"operation": "REST.GET.OBJECT", "ErrorCode": "AccessDenied",
+               "identity": {"arn": "arn:aws:iam::1:role/x"},
+               "grants": [{"operation": "Write"}, {"operation": "Read"}]}),
+        json!({"OPERATION": "REST.PUT.OBJECT", "identity": {"arn": "user"}, "grants": []}),
+        json!({"operation": "BATCH.DELETE.OBJECT", "errorcode": "", "grants": "none"}),
+        json!({}),
+    ];
+    for event in &events {
+        let shared = super::Lookups::new(event);
+        let verdicts: Vec<bool> = matchers.iter().map(|m| m.matches_in(&shared)).collect();
+        let alone: Vec<bool> = matchers.iter().map(|m| m.matches(event)).collect();
+        assert_eq!(verdicts, alone, "{event}");
+        // Evaluating again reads the lookups made the first time.
+        let again: Vec<bool> = matchers.iter().map(|m| m.matches_in(&shared)).collect();
+        assert_eq!(again, alone, "{event}");
+    }
+    let first: Vec<bool> = matchers.iter().map(|m| m.matches(&events[0])).collect();
+    assert_eq!(first, [true, true, false, true, true, true, true]);
+}
