@@ -1,7 +1,7 @@
 //! Key specifiers (`KeyPath`, `Key`, `DeepKey`) parsed once into segments, and their lookup in
 //! an event with Panther's case-insensitive key fallback.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Mutex;
@@ -56,12 +56,10 @@ fn slot_of(segments: &[Segment]) -> Option<usize> {
 
 /// One event with the top-level lookups made on it so far. Rules evaluated on the same event
 /// share it, so a key that several conditions test (`operation`, `requester`) is found once,
-/// and the first lookup indexes the event's keys so that later ones, found or missing, cost one
-/// small bucket instead of a map search or a case-insensitive scan of every key.
+/// and a missing one costs one case-insensitive scan instead of one per condition.
 pub struct Lookups<'v> {
     event: &'v Value,
     found: [Cell<Option<Option<&'v Value>>>; SLOTS],
-    index: OnceCell<Option<KeyIndex<'v>>>,
 }
 
 impl<'v> Lookups<'v> {
@@ -69,74 +67,12 @@ impl<'v> Lookups<'v> {
         Lookups {
             event,
             found: std::array::from_fn(|_| Cell::new(None)),
-            index: OnceCell::new(),
         }
     }
 
     pub fn event(&self) -> &'v Value {
         self.event
     }
-
-    /// [`get_field`] on the event's map, through the index when it could be built.
-    fn find(&self, map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-        match self.index.get_or_init(|| KeyIndex::build(map)) {
-            Some(index) if key.is_ascii() => index.get(key),
-            _ => get_field(map, key),
-        }
-    }
-}
-
-const BUCKETS: usize = 64;
-const BUCKET_DEPTH: usize = 4;
-
-/// An event's top-level keys hashed by length and ASCII-lowercased first and last bytes, so a
-/// key and every key equal to it ignoring ASCII case share a bucket. Built only when every key
-/// is ASCII (a non-ASCII key can lowercase to an ASCII one) and no bucket overflows; otherwise
-/// lookups fall back to [`get_field`].
-struct KeyIndex<'v> {
-    /// Each bucket's entries in the map's order.
-    buckets: [[Option<(&'v str, &'v Value)>; BUCKET_DEPTH]; BUCKETS],
-}
-
-impl<'v> KeyIndex<'v> {
-    fn build(map: &'v Map<String, Value>) -> Option<Self> {
-        let mut index = KeyIndex {
-            buckets: [[None; BUCKET_DEPTH]; BUCKETS],
-        };
-        for (key, value) in map {
-            if !key.is_ascii() {
-                return None;
-            }
-            let bucket = &mut index.buckets[bucket_of(key)];
-            let free = bucket.iter_mut().find(|e| e.is_none())?;
-            *free = Some((key.as_str(), value));
-        }
-        Some(index)
-    }
-
-    /// The exact key first, then the first key (in map order) equal to it ignoring case.
-    fn get(&self, key: &str) -> Option<&'v Value> {
-        let bucket = &self.buckets[bucket_of(key)];
-        let entries = bucket.iter().map_while(|e| *e);
-        let mut caseless = None;
-        for (candidate, value) in entries {
-            if candidate == key {
-                return Some(value);
-            }
-            if caseless.is_none() && candidate.eq_ignore_ascii_case(key) {
-                caseless = Some(value);
-            }
-        }
-        caseless
-    }
-}
-
-fn bucket_of(key: &str) -> usize {
-    let bytes = key.as_bytes();
-    let first = bytes.first().map_or(0, u8::to_ascii_lowercase) as usize;
-    let last = bytes.last().map_or(0, u8::to_ascii_lowercase) as usize;
-    let mixed = (bytes.len() | first << 8 | last << 16).wrapping_mul(0x9E37_79B9);
-    (mixed >> 24) % BUCKETS
 }
 
 impl KeyPath {
@@ -272,7 +208,7 @@ impl KeyPath {
                 let found = lookups
                     .event
                     .as_object()
-                    .and_then(|map| lookups.find(map, key));
+                    .and_then(|map| get_field(map, key));
                 cell.set(Some(found));
                 found
             }
@@ -420,115 +356,5 @@ mod tests {
         assert_eq!(resolve(&p("état"), &unicode), [&json!(1)]);
         // The Kelvin sign lowercases to an ASCII 'k', as in Python's str.lower().
         assert_eq!(resolve(&p("kind"), &unicode), [&json!(2)]);
-    }
-
-    proptest::proptest! {
-        /// The index answers every lookup as the scan does: exact key first, then the first
-        /// key equal ignoring case, with non-ASCII keys (the Kelvin sign) and full buckets
-        /// sending lookups back to the scan.
-        #[test]
-        fn the_key_index_finds_what_get_field_finds(
-            keys in proptest::collection::vec("[abkAB\u{212A}_]{0,3}", 0..24),
-            probes in proptest::collection::vec("[abkAB\u{212A}_]{0,3}", 1..12),
-        ) {
-            let map: Map<String, Value> = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (k.clone(), json!(i)))
-                .collect();
-            let event = Value::Object(map);
-            let map = event.as_object().unwrap();
-            let lookups = Lookups::new(&event);
-            for probe in &probes {
-                proptest::prop_assert_eq!(lookups.find(map, probe), get_field(map, probe));
-            }
-        }
-    }
-
-    /// The normalized access-log and CloudTrail keys fit the index, so their lookups use it.
-    #[test]
-    fn normalized_events_are_indexed() {
-        let standard = [
-            "p_log_type",
-            "p_row_id",
-            "p_event_time",
-            "p_parse_time",
-            "p_any_ip_addresses",
-            "p_any_aws_arns",
-            "p_any_aws_account_ids",
-            "p_source_id",
-            "p_source_label",
-            "p_source_object",
-            "p_udm",
-        ];
-        let access_log = [
-            "bucketowner",
-            "bucket",
-            "time",
-            "remoteip",
-            "requester",
-            "requestid",
-            "operation",
-            "key",
-            "requesturi",
-            "httpstatus",
-            "errorcode",
-            "bytessent",
-            "objectsize",
-            "totaltime",
-            "turnaroundtime",
-            "referrer",
-            "useragent",
-            "versionid",
-            "hostid",
-            "signatureversion",
-            "ciphersuite",
-            "authenticationtype",
-            "hostheader",
-            "tlsVersion",
-            "accesspointarn",
-            "aclrequired",
-        ];
-        let cloudtrail = [
-            "eventVersion",
-            "userIdentity",
-            "eventTime",
-            "eventSource",
-            "eventName",
-            "awsRegion",
-            "sourceIPAddress",
-            "userAgent",
-            "requestParameters",
-            "responseElements",
-            "additionalEventData",
-            "requestID",
-            "eventID",
-            "readOnly",
-            "resources",
-            "eventType",
-            "managementEvent",
-            "recipientAccountId",
-            "eventCategory",
-            "tlsDetails",
-            "vpcEndpointId",
-            "errorCode",
-            "errorMessage",
-            "sessionCredentialFromConsole",
-            "sharedEventID",
-            "apiVersion",
-        ];
-        for keys in [&access_log[..], &cloudtrail[..]] {
-            let map: Map<String, Value> = keys
-                .iter()
-                .chain(&standard)
-                .map(|k| (k.to_string(), json!(k)))
-                .collect();
-            let index = KeyIndex::build(&map).expect("no bucket overflows");
-            for key in keys.iter().chain(&standard) {
-                assert_eq!(index.get(key), Some(&json!(key)));
-                assert_eq!(index.get(&key.to_uppercase()), Some(&json!(key)));
-            }
-            assert_eq!(index.get("missing"), None);
-        }
     }
 }
