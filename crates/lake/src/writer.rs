@@ -363,8 +363,10 @@ impl LakeWriter {
         Ok(report)
     }
 
-    /// Waits for the background commit, if any, and records what it committed.
-    async fn finish_background(&mut self) -> Result<CommitReport, LakeError> {
+    /// Waits for the background commit, if any, and records what it committed. A caller that
+    /// gives up on its buffered rows after an error must still wait: a writer opened afterwards
+    /// would otherwise not see that commit's units.
+    pub async fn finish_background(&mut self) -> Result<CommitReport, LakeError> {
         let Some(handle) = self.in_flight.take() else {
             return Ok(CommitReport::default());
         };

@@ -236,6 +236,8 @@ enum Step {
     },
     /// The object was not (completely) read; its whole chunks were sent and stay valid.
     ObjectFailed(ItemError),
+    /// The item's identity could not be established (a missing file): nothing was read.
+    Unidentified(ItemError),
     /// The ledger had the object, or it came earlier in this job.
     Skipped,
 }
@@ -318,6 +320,7 @@ impl IngestJob {
                             report.objects += 1;
                             report.input_errors.push(error);
                         }
+                        Step::Unidentified(error) => report.input_errors.push(error),
                         Step::Skipped => report.skipped_objects += 1,
                     }
                     state.objects_done += 1;
@@ -333,7 +336,13 @@ impl IngestJob {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (outcome, totals)
         });
-        outcome?;
+        if let Err(e) = outcome {
+            // The caller may reopen the lake and retry: a commit still running must have ended
+            // (or failed) first, so the reopened writer sees its units. Its own error adds
+            // nothing to `e`.
+            let _ = runtime.block_on(writer.finish_background());
+            return Err(e);
+        }
         report.counts = totals.counts;
         report.changed_buckets = totals.changed_buckets;
         report.seconds = started.elapsed().as_secs_f64();
@@ -368,7 +377,7 @@ impl IngestJob {
         let mut normalizers: Vec<(Option<LogType>, Normalizer)> = Vec::new();
         for (index, (item, id)) in self.items.iter().zip(ids).enumerate() {
             let step = match id {
-                Err(message) => Step::ObjectFailed(ItemError {
+                Err(message) => Step::Unidentified(ItemError {
                     item: index,
                     message: message.clone(),
                 }),
