@@ -221,7 +221,7 @@ pub enum IngestError {
 /// the lake, so its unit is never committed with part of its records.
 struct Chunk {
     unit: String,
-    records: u64,
+    /// One per record, in order.
     events: Vec<(LogType, Arc<Value>)>,
     detections: Vec<(LogType, Detection)>,
 }
@@ -299,7 +299,7 @@ impl IngestJob {
                 for step in receive {
                     match step {
                         Step::Chunk(chunk) => {
-                            state.records += chunk.records;
+                            state.records += chunk.events.len() as u64;
                             for (log_type, event) in &chunk.events {
                                 if let Value::Object(fields) = event.as_ref() {
                                     writer.push_event(*log_type, fields, &chunk.unit);
@@ -448,7 +448,6 @@ impl IngestJob {
         let mut detections = Vec::new();
         let new_chunk = |index: u64| Chunk {
             unit: format!("{object_id}#{index}"),
-            records: 0,
             events: Vec::new(),
             detections: Vec::new(),
         };
@@ -458,7 +457,7 @@ impl IngestJob {
             let unit = framer.next_unit().map_err(|e| {
                 Failure::Input(format!(
                     "{name}: reading failed after {} records: {e}",
-                    chunk_index * self.chunk_records + chunk.records
+                    chunk_index * self.chunk_records + chunk.events.len() as u64
                 ))
             })?;
             let Some(unit) = unit else { break };
@@ -482,14 +481,13 @@ impl IngestJob {
                     .extend(detections.drain(..).map(|d| (log_type, d)));
             }
             chunk.events.push((log_type, event));
-            chunk.records += 1;
-            if chunk.records == self.chunk_records {
+            if chunk.events.len() as u64 == self.chunk_records {
                 chunk_index += 1;
                 let full = std::mem::replace(&mut chunk, new_chunk(chunk_index));
                 send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
             }
         }
-        if chunk.records > 0 {
+        if !chunk.events.is_empty() {
             send.send(Step::Chunk(chunk))
                 .map_err(|_| Failure::Stopped)?;
         }

@@ -69,10 +69,6 @@ impl<'v> Lookups<'v> {
             found: std::array::from_fn(|_| Cell::new(None)),
         }
     }
-
-    pub fn event(&self) -> &'v Value {
-        self.event
-    }
 }
 
 impl KeyPath {
