@@ -245,6 +245,20 @@ pub fn declared_columns(log_type: LogType) -> &'static [(&'static str, ColumnKin
     }
 }
 
+/// The columns a log type's rows are sorted by within each day before they are written: the
+/// fields investigations filter on most. Sorted, each Parquet page holds few of their values,
+/// so a reader filtering on one (`bucket = '…'`) skips the other values' pages through the page
+/// index, and runs compress better. This is Delta's clustering, done on every write.
+pub fn clustering_columns(log_type: LogType) -> &'static [&'static str] {
+    match log_type {
+        LogType::S3ServerAccess => &["bucket", "operation"],
+        LogType::CloudTrail => &["eventsource", "eventname"],
+        LogType::CloudTrailInsight | LogType::CloudTrailDigest | LogType::ClassificationFailure => {
+            &[]
+        }
+    }
+}
+
 /// One column being filled.
 enum Builder {
     Text(StringBuilder),

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use bucketwatch_core::{LogType, Timestamp};
 use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::kernel::Version;
 use deltalake::kernel::transaction::CommitProperties;
@@ -30,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::LakeError;
 use crate::columns::{
     BatchBuilder, ColumnKind, PARTITION_COLUMN, RuleColumns, cloudsecurity_columns,
-    declared_columns,
+    clustering_columns, declared_columns,
 };
 use crate::table::{Database, LakeLocation, TableId};
 
@@ -440,6 +442,10 @@ impl PendingCommit {
                 table: id.to_string(),
                 source: e,
             })?;
+            let batch = cluster(&id, batch).map_err(|e| LakeError::Arrow {
+                table: id.to_string(),
+                source: e,
+            })?;
             let rows = batch.num_rows() as u64;
             let units: Vec<String> = p.units.into_iter().collect();
             write(&self.lake, &id, table, batch, &units).await?;
@@ -460,6 +466,29 @@ impl PendingCommit {
         }
         Ok(done)
     }
+}
+
+/// Sorts a log or rule table's rows by day, rule, the log type's clustering columns and event
+/// time, so each Parquet page covers a narrow range of what queries filter on; other tables
+/// keep arrival order. The day goes first so each partition's rows are one contiguous run.
+fn cluster(id: &TableId, batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let Some(log_type) = id.log_type() else {
+        return Ok(batch);
+    };
+    let rule =
+        matches!(id.database, Database::RuleMatches | Database::RuleErrors).then_some("p_rule_id");
+    let keys: Vec<SortColumn> = std::iter::once(PARTITION_COLUMN)
+        .chain(rule)
+        .chain(clustering_columns(log_type).iter().copied())
+        .chain(["p_event_time"])
+        .filter_map(|name| batch.column_by_name(name))
+        .map(|values| SortColumn {
+            values: values.clone(),
+            options: None,
+        })
+        .collect();
+    let order = lexsort_to_indices(&keys, None)?;
+    take_record_batch(&batch, &order)
 }
 
 async fn write(

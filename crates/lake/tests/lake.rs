@@ -168,6 +168,118 @@ async fn rule_rows_land_in_rule_tables_with_their_alert_columns() {
     );
 }
 
+/// Every Parquet file of a table, with its page index.
+fn parquet_files(table: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![table.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped() {
+    use deltalake::parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
+    use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
+
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    // Arrival order interleaves buckets, days and operations, as a busy log object does.
+    let buckets = ["b0", "b1", "b2", "b3"];
+    let rows = 100_000u64;
+    for i in 0..rows {
+        let day = 14 + i / 7 % 2;
+        let second = (rows - i) % 60;
+        let mut e = event(
+            buckets[(i % 4) as usize],
+            200,
+            &format!("2026-03-{day} 10:{:02}:{second:02}.000000000", i % 60),
+            i,
+        );
+        e.insert(
+            "operation".into(),
+            json!(["REST.GET.OBJECT", "REST.PUT.OBJECT"][(i / 4 % 2) as usize]),
+        );
+        writer.push_event(LogType::S3ServerAccess, &e, "obj#0");
+    }
+    writer.commit().await.unwrap();
+
+    let files = parquet_files(&dir.path().join("logs/aws_s3serveraccess"));
+    assert_eq!(files.len(), 2, "one file per day: {files:?}");
+    for file in &files {
+        let options = ArrowReaderOptions::new().with_page_index(true);
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+            std::fs::File::open(file).unwrap(),
+            options,
+        )
+        .unwrap();
+        let metadata = builder.metadata().clone();
+        let mut previous: Option<(String, String, i64)> = None;
+        for batch in builder.build().unwrap() {
+            let batch = batch.unwrap();
+            let bucket = text(batch.column_by_name("bucket").unwrap());
+            let operation = text(batch.column_by_name("operation").unwrap());
+            let time = batch.column_by_name("p_event_time").unwrap();
+            let time = cast(time, &DataType::Int64).unwrap();
+            let time = time.as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let key = (
+                    bucket.value(row).to_string(),
+                    operation.value(row).to_string(),
+                    time.value(row),
+                );
+                if let Some(previous) = &previous {
+                    assert!(previous <= &key, "{file:?}: {previous:?} before {key:?}");
+                }
+                previous = Some(key);
+            }
+        }
+        // The bucket column's page statistics: a filter on one bucket matches a quarter of
+        // the pages, not all of them.
+        let schema = metadata.file_metadata().schema_descr();
+        let column = (0..schema.num_columns())
+            .find(|&c| schema.column(c).name() == "bucket")
+            .unwrap();
+        let index = metadata.column_index().expect("a page index is written");
+        let mut pages = 0;
+        let mut may_hold_b2 = 0;
+        for row_group in index {
+            let ColumnIndexMetaData::BYTE_ARRAY(pages_of) = &row_group[column] else {
+                panic!("bucket is a byte array column");
+            };
+            for (min, max) in pages_of.min_values_iter().zip(pages_of.max_values_iter()) {
+                pages += 1;
+                let (min, max) = (min.unwrap(), max.unwrap());
+                if min <= b"b2".as_slice() && b"b2".as_slice() <= max {
+                    may_hold_b2 += 1;
+                }
+            }
+        }
+        assert!(pages >= 3, "{file:?}: {pages} pages");
+        assert!(
+            may_hold_b2 * 2 <= pages,
+            "{file:?}: {may_hold_b2} of {pages} pages may hold b2"
+        );
+    }
+
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(
+        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess WHERE bucket = 'b2' AND operation = 'REST.PUT.OBJECT'").await,
+        12_500
+    );
+}
+
 async fn lake_with_days(days: u32) -> (tempfile::TempDir, Lake) {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
