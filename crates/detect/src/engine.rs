@@ -291,6 +291,12 @@ impl Engine {
         self.data_models.get(log_type).cloned()
     }
 
+    /// Whether some enabled rule runs on events of `log_type` (a `p_log_type` name): callers
+    /// skip building events nothing will read.
+    pub fn watches(&self, log_type: &str) -> bool {
+        self.dispatch.contains_key(log_type)
+    }
+
     /// Runs every enabled rule for the event's `p_log_type`, appending their verdicts to `out`.
     /// The event is shared with Python rules, never copied for them.
     pub fn evaluate(&self, event: &Arc<Value>, out: &mut Vec<Detection>) {

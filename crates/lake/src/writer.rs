@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::LakeError;
 use crate::columns::{
-    BatchBuilder, ColumnKind, PARTITION_COLUMN, RuleColumns, cloudsecurity_columns,
+    BatchBuilder, ColumnKind, NotAnObject, PARTITION_COLUMN, RuleColumns, cloudsecurity_columns,
     clustering_columns, declared_columns,
 };
 use crate::table::{Database, LakeLocation, TableId};
@@ -271,10 +271,28 @@ impl LakeWriter {
         self.ingested.contains(object_id)
     }
 
-    /// Buffers a parsed event (`p_log_type` decides its table) for `unit`.
+    /// Buffers a parsed event of `log_type` for `unit`.
     pub fn push_event(&mut self, log_type: LogType, event: &Map<String, Value>, unit: &str) {
         let id = TableId::for_log_type(Database::Logs, log_type);
-        self.push(id, declared_columns(log_type), event, None, unit);
+        if let Some(rows) = self.rows_of(id, declared_columns(log_type), unit) {
+            rows.push(event, None);
+        }
+    }
+
+    /// Buffers an event of `log_type` given as the JSON text of an object (a normalized line),
+    /// without parsing it into a `Value` first. See [`BatchBuilder::push_json`] for text that
+    /// is not one object: the error names the fault, and the row keeps the text.
+    pub fn push_event_json(
+        &mut self,
+        log_type: LogType,
+        event: &[u8],
+        unit: &str,
+    ) -> Result<(), NotAnObject> {
+        let id = TableId::for_log_type(Database::Logs, log_type);
+        match self.rows_of(id, declared_columns(log_type), unit) {
+            Some(rows) => rows.push_json(event, None),
+            None => Ok(()),
+        }
     }
 
     /// Buffers a row of a `cloudsecurity` table (a posture scan's resource or policy result)
@@ -282,7 +300,9 @@ impl LakeWriter {
     pub fn push_scan_row(&mut self, id: TableId, row: &Map<String, Value>, unit: &str) {
         debug_assert_eq!(id.database, Database::CloudSecurity);
         let declared = cloudsecurity_columns(&id.name);
-        self.push(id, declared, row, None, unit);
+        if let Some(rows) = self.rows_of(id, declared, unit) {
+            rows.push(row, None);
+        }
     }
 
     /// Buffers a rule match (`rule.rule_error` unset) or rule error of `event` for `unit`.
@@ -299,20 +319,22 @@ impl LakeWriter {
             Database::RuleMatches
         };
         let id = TableId::for_log_type(database, log_type);
-        self.push(id, declared_columns(log_type), event, Some(rule), unit);
+        if let Some(rows) = self.rows_of(id, declared_columns(log_type), unit) {
+            rows.push(event, Some(rule));
+        }
     }
 
-    fn push(
+    /// The rows buffered for table `id`, to take one more row of `unit`; `None` (and the row
+    /// counted as skipped) when the table committed `unit` before.
+    fn rows_of(
         &mut self,
         id: TableId,
         declared: &'static [(&'static str, ColumnKind)],
-        event: &Map<String, Value>,
-        rule: Option<&RuleColumns>,
         unit: &str,
-    ) {
+    ) -> Option<&mut BatchBuilder> {
         if self.committed.get(&id).is_some_and(|u| u.contains(unit)) {
             self.skipped_rows += 1;
-            return;
+            return None;
         }
         let pending = self.pending.entry(id).or_insert_with_key(|id| Pending {
             builder: BatchBuilder::new(
@@ -324,7 +346,7 @@ impl LakeWriter {
         if !pending.units.contains(unit) {
             pending.units.insert(unit.to_string());
         }
-        pending.builder.push(event, rule);
+        Some(&mut pending.builder)
     }
 
     /// Marks an object finished: the next commit adds it to the ledger after its rows.

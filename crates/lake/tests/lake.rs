@@ -190,6 +190,7 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
     use deltalake::parquet::arrow::arrow_reader::{
         ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     };
+    use deltalake::parquet::file::metadata::PageIndexPolicy;
     use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
 
     let dir = tempfile::tempdir().unwrap();
@@ -218,7 +219,7 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
     let files = parquet_files(&dir.path().join("logs/aws_s3serveraccess"));
     assert_eq!(files.len(), 2, "one file per day: {files:?}");
     for file in &files {
-        let options = ArrowReaderOptions::new().with_page_index(true);
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
         let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
             std::fs::File::open(file).unwrap(),
             options,

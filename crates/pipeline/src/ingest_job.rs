@@ -221,9 +221,31 @@ pub enum IngestError {
 /// the lake, so its unit is never committed with part of its records.
 struct Chunk {
     unit: String,
-    /// One per record, in order.
-    events: Vec<(LogType, Arc<Value>)>,
+    /// The records' normalized JSON lines, one after another.
+    lines: Vec<u8>,
+    /// One per record, in order: its log type and where its line ends in `lines`.
+    records: Vec<(LogType, usize)>,
     detections: Vec<(LogType, Detection)>,
+}
+
+impl Chunk {
+    fn new(unit: String) -> Chunk {
+        Chunk {
+            unit,
+            lines: Vec::new(),
+            records: Vec::new(),
+            detections: Vec::new(),
+        }
+    }
+
+    /// Each record's log type and normalized line.
+    fn records(&self) -> impl Iterator<Item = (LogType, &[u8])> {
+        let starts = std::iter::once(0).chain(self.records.iter().map(|&(_, end)| end));
+        self.records
+            .iter()
+            .zip(starts)
+            .map(|(&(log_type, end), start)| (log_type, &self.lines[start..end]))
+    }
 }
 
 /// What the reading thread tells the writing thread, in order.
@@ -299,11 +321,11 @@ impl IngestJob {
                 for step in receive {
                     match step {
                         Step::Chunk(chunk) => {
-                            state.records += chunk.events.len() as u64;
-                            for (log_type, event) in &chunk.events {
-                                if let Value::Object(fields) = event.as_ref() {
-                                    writer.push_event(*log_type, fields, &chunk.unit);
-                                }
+                            state.records += chunk.records.len() as u64;
+                            for (log_type, line) in chunk.records() {
+                                writer
+                                    .push_event_json(log_type, line, &chunk.unit)
+                                    .expect("the normalizer writes one JSON object per record");
                             }
                             close_chunk(chunk, store, writer, &mut report)?;
                             if writer.buffered_rows() >= self.commit_rows {
@@ -444,50 +466,49 @@ impl IngestJob {
             decoded_reader(reader).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
         let info = item.info.with_object(source.source_object());
         let mut framer = Framer::new(reader);
-        let mut line = Vec::new();
         let mut detections = Vec::new();
-        let new_chunk = |index: u64| Chunk {
-            unit: format!("{object_id}#{index}"),
-            events: Vec::new(),
-            detections: Vec::new(),
-        };
+        let new_chunk = |index: u64| Chunk::new(format!("{object_id}#{index}"));
         let mut chunk_index = 0u64;
         let mut chunk = new_chunk(chunk_index);
         loop {
             let unit = framer.next_unit().map_err(|e| {
                 Failure::Input(format!(
                     "{name}: reading failed after {} records: {e}",
-                    chunk_index * self.chunk_records + chunk.events.len() as u64
+                    chunk_index * self.chunk_records + chunk.records.len() as u64
                 ))
             })?;
             let Some(unit) = unit else { break };
-            line.clear();
-            let log_type = normalizer.normalize(&unit, &info, &mut line);
-            let event: Value = serde_json::from_slice(&line)
-                .expect("the normalizer writes one JSON object per record");
-            let event = Arc::new(event);
-            if log_type == LogType::CloudTrail
-                && let Value::Object(fields) = event.as_ref()
-                && let Some(bucket) = bucketwatch_scan::changed_bucket(fields)
-                && !changed_buckets.contains(bucket)
-            {
-                changed_buckets.insert(bucket.to_string());
+            let start = chunk.lines.len();
+            let log_type = normalizer.normalize(&unit, &info, &mut chunk.lines);
+            chunk.records.push((log_type, chunk.lines.len()));
+            // The lake reads the line itself; a `Value` is built only for what needs one.
+            let rules =
+                log_type != LogType::ClassificationFailure && engine.watches(log_type.name());
+            if rules || log_type == LogType::CloudTrail {
+                let event: Value = serde_json::from_slice(&chunk.lines[start..])
+                    .expect("the normalizer writes one JSON object per record");
+                if log_type == LogType::CloudTrail
+                    && let Value::Object(fields) = &event
+                    && let Some(bucket) = bucketwatch_scan::changed_bucket(fields)
+                    && !changed_buckets.contains(bucket)
+                {
+                    changed_buckets.insert(bucket.to_string());
+                }
+                if rules {
+                    detections.clear();
+                    engine.evaluate(&Arc::new(event), &mut detections);
+                    chunk
+                        .detections
+                        .extend(detections.drain(..).map(|d| (log_type, d)));
+                }
             }
-            if log_type != LogType::ClassificationFailure {
-                detections.clear();
-                engine.evaluate(&event, &mut detections);
-                chunk
-                    .detections
-                    .extend(detections.drain(..).map(|d| (log_type, d)));
-            }
-            chunk.events.push((log_type, event));
-            if chunk.events.len() as u64 == self.chunk_records {
+            if chunk.records.len() as u64 == self.chunk_records {
                 chunk_index += 1;
                 let full = std::mem::replace(&mut chunk, new_chunk(chunk_index));
                 send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
             }
         }
-        if !chunk.events.is_empty() {
+        if !chunk.records.is_empty() {
             send.send(Step::Chunk(chunk))
                 .map_err(|_| Failure::Stopped)?;
         }
