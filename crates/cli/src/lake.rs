@@ -369,7 +369,7 @@ pub fn lake(command: LakeCommand) -> anyhow::Result<u8> {
         } => {
             let location = data.lake_location()?;
             let lake = Lake::open(&location)?;
-            let today = Timestamp::now().0.div_euclid(86_400 * 1_000_000_000) as i32;
+            let today = bucketwatch_lake::partition_day(Timestamp::now());
             let keep_from = today - retention_days.saturating_sub(1) as i32;
             let grace = Duration::from_secs(grace_hours * 3600);
             let reports = runtime.block_on(bucketwatch_lake::expire(&lake, keep_from, grace))?;

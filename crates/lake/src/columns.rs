@@ -31,7 +31,12 @@ pub const EXTRA_COLUMN: &str = "p_extra";
 /// The `p_extra` field holding an event text that could not be read as a JSON object.
 pub const UNREADABLE_FIELD: &str = "p_unreadable_event";
 
-const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+pub(crate) const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// The partition value of a row whose event time is `t`: days since the epoch, UTC.
+pub fn partition_day(t: Timestamp) -> i32 {
+    t.0.div_euclid(NANOS_PER_DAY) as i32
+}
 
 /// How a column stores its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -669,7 +674,7 @@ impl BatchBuilder {
         }
         let event_time = event_time.unwrap_or_else(Timestamp::now);
         self.partition
-            .append_value(event_time.0.div_euclid(NANOS_PER_DAY) as i32);
+            .append_value(partition_day(event_time));
         if self.extra_fields.is_empty() {
             self.extra.append_null();
         } else {

@@ -17,7 +17,7 @@ pub mod query;
 pub mod table;
 pub mod writer;
 
-pub use columns::{ColumnKind, PARTITION_COLUMN, RuleColumns};
+pub use columns::{ColumnKind, PARTITION_COLUMN, RuleColumns, partition_day};
 pub use maintain::{CompactReport, ExpireReport, compact, expire};
 pub use query::{QueryEngine, QueryError, QueryResult};
 pub use table::{Database, LakeLocation, TableId, athena_ddl};

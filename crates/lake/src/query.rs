@@ -27,7 +27,7 @@ use deltalake::datafusion::sql::sqlparser::dialect::GenericDialect;
 use deltalake::datafusion::sql::sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
-use crate::columns::{PARTITION_COLUMN, RULE_COLUMNS, STANDARD_COLUMNS};
+use crate::columns::{NANOS_PER_DAY, PARTITION_COLUMN, RULE_COLUMNS, STANDARD_COLUMNS};
 use crate::table::{Database, TableId};
 use crate::writer::Lake;
 
@@ -367,24 +367,34 @@ fn time_filter(name: &str, args: &[Expr], now: Timestamp) -> Result<String, Stri
         "p_occurs_before" => (None, Some(parse_time(name, &text(0)?)?), alias(1)?),
         _ => return Err(format!("unknown time filter {name}; {MACRO_USAGE}")),
     };
+    // Every row's partition day is the UTC day of its p_event_time (the writer derives one from
+    // the other), so a bound at midnight is exactly a bound on the partition column: the scan
+    // then prunes whole files and evaluates nothing per row.
+    let midnight = |t: Timestamp| t.0.rem_euclid(NANOS_PER_DAY) == 0;
     let mut terms = Vec::new();
     if let Some(start) = start {
-        terms.push(format!(
-            "{prefix}p_event_time >= {}",
-            timestamp_literal(start)
-        ));
+        if !midnight(start) {
+            terms.push(format!(
+                "{prefix}p_event_time >= {}",
+                timestamp_literal(start)
+            ));
+        }
         terms.push(format!(
             "{prefix}{PARTITION_COLUMN} >= {}",
             date_literal(start)
         ));
     }
     if let Some(end) = end {
-        terms.push(format!("{prefix}p_event_time < {}", timestamp_literal(end)));
-        // The end day itself may hold rows before `end`.
-        terms.push(format!(
-            "{prefix}{PARTITION_COLUMN} <= {}",
-            date_literal(end)
-        ));
+        if midnight(end) {
+            terms.push(format!("{prefix}{PARTITION_COLUMN} < {}", date_literal(end)));
+        } else {
+            terms.push(format!("{prefix}p_event_time < {}", timestamp_literal(end)));
+            // The end day itself holds rows before `end`.
+            terms.push(format!(
+                "{prefix}{PARTITION_COLUMN} <= {}",
+                date_literal(end)
+            ));
+        }
     }
     Ok(terms.join(" AND "))
 }
@@ -455,18 +465,29 @@ mod tests {
 
     #[test]
     fn between_is_half_open_and_keeps_the_alias() {
-        let sql =
-            expand("SELECT 1 FROM t AS l WHERE p_occurs_between('2026-03-01', '2026-03-02', l)")
-                .unwrap();
+        let sql = expand(
+            "SELECT 1 FROM t AS l WHERE p_occurs_between('2026-03-01 06:00', '2026-03-02 18:00', l)",
+        )
+        .unwrap();
         assert!(
-            sql.contains("l.p_event_time >= CAST('2026-03-01T00:00:00.000000000Z'"),
+            sql.contains("l.p_event_time >= CAST('2026-03-01T06:00:00.000000000Z'"),
             "{sql}"
         );
+        assert!(sql.contains("l.p_event_date >= DATE '2026-03-01'"), "{sql}");
         assert!(
-            sql.contains("l.p_event_time < CAST('2026-03-02T00:00:00.000000000Z'"),
+            sql.contains("l.p_event_time < CAST('2026-03-02T18:00:00.000000000Z'"),
             "{sql}"
         );
         assert!(sql.contains("l.p_event_date <= DATE '2026-03-02'"), "{sql}");
+    }
+
+    #[test]
+    fn whole_days_filter_on_the_partition_alone() {
+        let sql =
+            expand("SELECT 1 FROM t WHERE p_occurs_between('2026-03-01', '2026-03-03')").unwrap();
+        assert!(!sql.contains("p_event_time"), "{sql}");
+        assert!(sql.contains("p_event_date >= DATE '2026-03-01'"), "{sql}");
+        assert!(sql.contains("p_event_date < DATE '2026-03-03'"), "{sql}");
     }
 
     #[test]

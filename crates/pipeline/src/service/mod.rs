@@ -709,7 +709,7 @@ impl Worker {
                 let Some(days) = self.maintenance.retention_days else {
                     return;
                 };
-                let today = Timestamp::now().0.div_euclid(86_400 * 1_000_000_000) as i32;
+                let today = bucketwatch_lake::partition_day(Timestamp::now());
                 let keep_from = today - days.saturating_sub(1) as i32;
                 let grace = Duration::from_secs(24 * 3600);
                 match runtime.block_on(bucketwatch_lake::expire(&self.lake, keep_from, grace)) {
