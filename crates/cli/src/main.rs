@@ -17,7 +17,9 @@ use clap::{Args, Parser, Subcommand};
 /// Ingest parses on one thread and writes the lake on another, so most events are freed by a
 /// thread other than the one that allocated them; glibc's malloc serializes that on its arena
 /// locks (a tenth of ingest's CPU went to futex wake-ups), mimalloc frees across threads
-/// without a lock. docs/BENCHMARKS.md (Lake) has the measurement.
+/// without a lock. Built without its transparent-huge-page advice (`no_thp`): ingest's buffers
+/// grow and shrink, and each 2 MiB page faulted in is zeroed whole. docs/BENCHMARKS.md (Lake)
+/// has both measurements.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
