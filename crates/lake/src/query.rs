@@ -386,7 +386,10 @@ fn time_filter(name: &str, args: &[Expr], now: Timestamp) -> Result<String, Stri
     }
     if let Some(end) = end {
         if midnight(end) {
-            terms.push(format!("{prefix}{PARTITION_COLUMN} < {}", date_literal(end)));
+            terms.push(format!(
+                "{prefix}{PARTITION_COLUMN} < {}",
+                date_literal(end)
+            ));
         } else {
             terms.push(format!("{prefix}p_event_time < {}", timestamp_literal(end)));
             // The end day itself holds rows before `end`.

@@ -305,9 +305,12 @@ async fn time_filters_select_the_right_rows() {
     let (_dir, lake) = lake_with_days(5).await;
     // On both bounds of the whole-day filter below: the start is in, the end is out.
     let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
-    for (i, time) in ["2026-03-02 00:00:00.000000000", "2026-03-04 00:00:00.000000000"]
-        .iter()
-        .enumerate()
+    for (i, time) in [
+        "2026-03-02 00:00:00.000000000",
+        "2026-03-04 00:00:00.000000000",
+    ]
+    .iter()
+    .enumerate()
     {
         writer.push_event(
             LogType::S3ServerAccess,
@@ -319,7 +322,8 @@ async fn time_filters_select_the_right_rows() {
     let engine = QueryEngine::open(&lake).await.unwrap();
     let between = "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_occurs_between('2026-03-02', '2026-03-04')";
     assert_eq!(count(&engine, between).await, 5);
-    let before_day = "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_occurs_before('2026-03-02')";
+    let before_day =
+        "SELECT count(*) FROM logs.aws_s3serveraccess WHERE p_occurs_before('2026-03-02')";
     assert_eq!(count(&engine, before_day).await, 2);
     let half_day = "SELECT count(*) FROM logs.aws_s3serveraccess AS l WHERE p_occurs_between('2026-03-02 12:00', '2026-03-03', l)";
     assert_eq!(count(&engine, half_day).await, 1);
