@@ -10,7 +10,7 @@
 #   LAKE_DAYS         days they are spread over                 (default 30)
 #   LAKE_OBJECTS      objects per day                           (default 10)
 #   DETECT_ROWS       rows of the ingest run with the built-in rules on (default one day's)
-#   QUERY_RUNS        timed runs per query and engine, best kept (default 3)
+#   QUERY_RUNS        timed runs per query and engine, best kept (default 5)
 #   CARGO_TARGET_DIR  (default $HOME/.cache/bucketwatch-target)
 #   BUCKETWATCH, BW_GEN  use these binaries instead of building them
 #   VENV              Python with duckdb + duckdb-ext-delta     (default ./.venv, made by scripts/test)
@@ -25,7 +25,7 @@ source "$HERE/lib.sh"
 LAKE_ROWS=${LAKE_ROWS:-10000000}
 LAKE_DAYS=${LAKE_DAYS:-30}
 LAKE_OBJECTS=${LAKE_OBJECTS:-10}
-QUERY_RUNS=${QUERY_RUNS:-3}
+QUERY_RUNS=${QUERY_RUNS:-5}
 VENV=${VENV:-$ROOT/.venv}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/bucketwatch-target}
 BUCKETWATCH=${BUCKETWATCH:-}
@@ -184,6 +184,9 @@ for _ in range(runs):
 print(f"{best:.3f}")
 EOF
 
+# The ingest above left the lake's files as dirty pages: flush them now, or the kernel's
+# writeback competes with the first engine's queries and not the second's.
+sync
 results=()
 for i in "${!names[@]}"; do
     log "query ${names[$i]}"
@@ -196,7 +199,7 @@ done
 scanned=$("$BUCKETWATCH" query --data-dir "$LAKE_DATA" --format csv \
     "EXPLAIN ANALYZE SELECT key, sum(bytessent) FROM logs.aws_s3serveraccess WHERE p_occurs_between('$DAY', '$NEXT') GROUP BY 1" 2>/dev/null |
     grep -o 'bytes_scanned=[0-9.]* *[KMG]*B\?' | head -1 | sed 's/bytes_scanned=//')
-scanned_bytes=$(echo "$scanned" | awk '{ v = $1; u = $2; if (u == "KB") v *= 1024; else if (u == "MB") v *= 1048576; else if (u == "GB") v *= 1073741824; printf "%.0f", v }')
+scanned_bytes=$(echo "$scanned" | awk '{ v = $1; u = $2; sub(/B$/, "", u); if (u == "K") v *= 1024; else if (u == "M") v *= 1048576; else if (u == "G") v *= 1073741824; printf "%.0f", v }')
 fraction=$(awk -v s="$scanned_bytes" -v t="$table_bytes" 'BEGIN { printf "%.4f", s / t }')
 
 # ---------------------------------------------------------------------------------------------
