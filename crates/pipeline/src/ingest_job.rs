@@ -229,11 +229,13 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new(unit: String) -> Chunk {
+    /// A chunk with room for `line_bytes` of lines and `records` records: the size of the
+    /// previous chunk, so that filling one does not copy it over and over as it grows.
+    fn new(unit: String, line_bytes: usize, records: usize) -> Chunk {
         Chunk {
             unit,
-            lines: Vec::new(),
-            records: Vec::new(),
+            lines: Vec::with_capacity(line_bytes),
+            records: Vec::with_capacity(records),
             detections: Vec::new(),
         }
     }
@@ -467,9 +469,12 @@ impl IngestJob {
         let info = item.info.with_object(source.source_object());
         let mut framer = Framer::new(reader);
         let mut detections = Vec::new();
-        let new_chunk = |index: u64| Chunk::new(format!("{object_id}#{index}"));
+        let new_chunk = |index: u64, like: Option<&Chunk>| {
+            let (bytes, records) = like.map_or((0, 0), |c| (c.lines.len(), c.records.len()));
+            Chunk::new(format!("{object_id}#{index}"), bytes, records)
+        };
         let mut chunk_index = 0u64;
-        let mut chunk = new_chunk(chunk_index);
+        let mut chunk = new_chunk(chunk_index, None);
         loop {
             let unit = framer.next_unit().map_err(|e| {
                 Failure::Input(format!(
@@ -504,7 +509,8 @@ impl IngestJob {
             }
             if chunk.records.len() as u64 == self.chunk_records {
                 chunk_index += 1;
-                let full = std::mem::replace(&mut chunk, new_chunk(chunk_index));
+                let next = new_chunk(chunk_index, Some(&chunk));
+                let full = std::mem::replace(&mut chunk, next);
                 send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
             }
         }
