@@ -318,7 +318,9 @@ impl IngestJob {
         let (outcome, totals) = std::thread::scope(|scope| {
             // Two chunks queued plus one being read bound what the reader holds ahead.
             let (send, receive) = std::sync::mpsc::sync_channel(2);
-            let reader = scope.spawn(|| self.read_all(&ids, engine, runtime, send));
+            let reader = scope.spawn(|| {
+                engine.keeping_python_thread_state(|| self.read_all(&ids, engine, runtime, send))
+            });
             let outcome = (|| {
                 for step in receive {
                     match step {
