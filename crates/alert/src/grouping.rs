@@ -149,6 +149,34 @@ pub(crate) fn group_batch(results: &[RuleResult]) -> Result<Grouped<'_>, Invalid
     })
 }
 
+/// Tells which results of one batch [`group_batch`] can take as alert samples: the first
+/// [`MAX_SAMPLE_EVENTS`] of each group, in batch order. A caller that holds a large batch can
+/// drop the events of the other results (Panther's samples are bounded for the same reason)
+/// before the batch reaches a store.
+#[derive(Debug, Default)]
+pub struct SampleSieve {
+    seen: HashMap<(String, String, bool), usize>,
+}
+
+impl SampleSieve {
+    /// Whether `result`, the next alertable result of the batch, may become a sample.
+    pub fn keeps(&mut self, result: &RuleResult) -> bool {
+        let key = (
+            result.rule_id.clone(),
+            result.dedup.clone(),
+            result.is_error(),
+        );
+        let seen = self.seen.entry(key).or_default();
+        *seen += 1;
+        *seen <= MAX_SAMPLE_EVENTS
+    }
+
+    /// Starts the next batch.
+    pub fn clear(&mut self) {
+        self.seen.clear();
+    }
+}
+
 /// What a store keeps per state key between batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WindowState {
@@ -429,6 +457,51 @@ pub(crate) mod tests {
         let grouped = group_batch(results).unwrap();
         assert_eq!(grouped.groups.len(), 1);
         advance(state, &grouped.groups[0], Timestamp(now))
+    }
+
+    /// A batch whose unkept events were dropped groups with the same samples as the whole batch.
+    #[test]
+    fn the_sample_sieve_keeps_exactly_the_samples_grouping_takes() {
+        let mut batch = Vec::new();
+        for i in 0..(12 * MAX_SAMPLE_EVENTS) {
+            let mut r = result(["R1", "R2"][i % 2], ["a", "b", "c"][i % 3]);
+            r.event = std::sync::Arc::new(json!({"n": i}));
+            batch.push(r);
+            let mut e = error("R1", "a");
+            e.event = std::sync::Arc::new(json!({"error": i}));
+            batch.push(e);
+        }
+        let mut sieve = SampleSieve::default();
+        let sieved: Vec<RuleResult> = batch
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if !sieve.keeps(&r) {
+                    r.event = std::sync::Arc::new(Value::Null);
+                }
+                r
+            })
+            .collect();
+        let samples = |results: &[RuleResult]| -> Vec<Vec<Value>> {
+            let grouped = group_batch(results).unwrap();
+            grouped
+                .groups
+                .iter()
+                .map(|g| g.samples.iter().map(|v| (*v).clone()).collect())
+                .collect()
+        };
+        let expected = samples(&batch);
+        assert_eq!(samples(&sieved), expected);
+        assert_eq!(expected.len(), 7, "6 rule/dedup pairs and the errors");
+        assert!(
+            expected
+                .iter()
+                .all(|s| !s.is_empty() && !s.contains(&Value::Null))
+        );
+        let kept = sieved.iter().filter(|r| !r.event.is_null()).count();
+        assert!(kept < batch.len(), "{kept} of {} kept", batch.len());
+        sieve.clear();
+        assert!(sieve.keeps(&batch[0]));
     }
 
     #[test]

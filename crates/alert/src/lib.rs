@@ -26,6 +26,7 @@ pub use deliver::{
     DestinationKind, RetryPolicy, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature,
 };
 pub use dynamodb::{DEFAULT_MAX_ATTEMPTS, DynamoAlertStore};
+pub use grouping::SampleSieve;
 pub use model::{
     Alert, AlertDetails, AlertKind, AlertSummary, DEFAULT_DEDUP_PERIOD_MINUTES, MAX_SAMPLE_EVENTS,
     ParseSeverityError, ResultKind, RuleErrorInfo, RuleResult, Severity,

@@ -154,6 +154,7 @@ fn ingest_then_query_and_ingesting_again_adds_nothing() {
             "SELECT count(*) FROM rule_matches.aws_cloudtrail WHERE eventname = 'PutBucketPolicy' AND p_alert_id IS NOT NULL"
         ) >= 1
     );
+    alert_samples_are_matched_events(data.path());
     // Unknown fields become columns; nested objects are JSON text.
     let out = query(
         data.path(),
@@ -278,6 +279,58 @@ fn duckdb_reads_the_same_rows_before_and_after_compaction() {
     let out = ok(bucketwatch(data.path(), &["lake", "compact"]));
     assert!(out.contains("logs.aws_s3serveraccess:"), "{out}");
     same_rows(data.path());
+}
+
+/// Every window keeps its first matched events as samples, up to ten, and each sample is one
+/// of the window's `rule_matches` rows (the ingest drops the events of other matches early).
+fn alert_samples_are_matched_events(data: &Path) {
+    let matched = query(
+        data,
+        "csv",
+        "SELECT p_alert_id, p_row_id FROM rule_matches.aws_s3serveraccess WHERE p_alert_id IS NOT NULL \
+         UNION ALL SELECT p_alert_id, p_row_id FROM rule_matches.aws_cloudtrail WHERE p_alert_id IS NOT NULL",
+    );
+    let matched: std::collections::BTreeSet<(String, String)> = matched
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (alert, row) = l.split_once(',').unwrap();
+            (alert.to_string(), row.to_string())
+        })
+        .collect();
+    let conn = rusqlite::Connection::open(data.join("alerts.db")).unwrap();
+    let mut windows = conn
+        .prepare("SELECT alert_id, event_count FROM windows")
+        .unwrap();
+    let windows: Vec<(String, i64)> = windows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        windows.iter().any(|(_, n)| *n > 10),
+        "no window with more matches than samples: {windows:?}"
+    );
+    let mut samples = conn
+        .prepare("SELECT event FROM alert_samples WHERE alert_id = ?1 ORDER BY seq")
+        .unwrap();
+    for (alert_id, event_count) in &windows {
+        let events: Vec<serde_json::Value> = samples
+            .query_map([alert_id], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|e| serde_json::from_str(&e.unwrap()).unwrap())
+            .collect();
+        assert_eq!(events.len() as i64, (*event_count).min(10), "{alert_id}");
+        for event in events {
+            let row_id = event["p_row_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{event}"));
+            assert!(
+                matched.contains(&(alert_id.clone(), row_id.to_string())),
+                "{alert_id}: sample {row_id} is not among its matches"
+            );
+        }
+    }
 }
 
 /// Alerts per rule and dedup with their event counts, read from the store.

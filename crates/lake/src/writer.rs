@@ -305,22 +305,25 @@ impl LakeWriter {
         }
     }
 
-    /// Buffers a rule match (`rule.rule_error` unset) or rule error of `event` for `unit`.
+    /// Buffers a rule match (`rule.rule_error` unset) or rule error of `event`, the JSON text of
+    /// an object (a normalized line), for `unit`; as [`push_event_json`](Self::push_event_json)
+    /// reads it.
     pub fn push_rule_row(
         &mut self,
         log_type: LogType,
-        event: &Map<String, Value>,
+        event: &[u8],
         rule: &RuleColumns,
         unit: &str,
-    ) {
+    ) -> Result<(), NotAnObject> {
         let database = if rule.rule_error.is_some() {
             Database::RuleErrors
         } else {
             Database::RuleMatches
         };
         let id = TableId::for_log_type(database, log_type);
-        if let Some(rows) = self.rows_of(id, declared_columns(log_type), unit) {
-            rows.push(event, Some(rule));
+        match self.rows_of(id, declared_columns(log_type), unit) {
+            Some(rows) => rows.push_json(event, Some(rule)),
+            None => Ok(()),
         }
     }
 

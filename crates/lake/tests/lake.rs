@@ -148,8 +148,12 @@ async fn rule_rows_land_in_rule_tables_with_their_alert_columns() {
         rule_error: Some("KeyError: 'x'".into()),
         ..RuleColumns::default()
     };
-    writer.push_rule_row(LogType::S3ServerAccess, &e, &matched, "u1");
-    writer.push_rule_row(LogType::S3ServerAccess, &e, &failed, "u1");
+    let line = serde_json::to_vec(&e).unwrap();
+    for columns in [&matched, &failed] {
+        writer
+            .push_rule_row(LogType::S3ServerAccess, &line, columns, "u1")
+            .unwrap();
+    }
     writer.commit().await.unwrap();
 
     let engine = QueryEngine::open(&lake).await.unwrap();

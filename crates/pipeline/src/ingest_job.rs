@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Instant, UNIX_EPOCH};
 
-use bucketwatch_alert::{AlertStore, ResultKind, RuleResult, StoreError};
+use bucketwatch_alert::{AlertStore, ResultKind, RuleResult, SampleSieve, StoreError};
 use bucketwatch_collect::{Input, S3Object, S3Prefix, decoded_reader};
 use bucketwatch_core::{LogType, SourceInfo, Timestamp};
 use bucketwatch_detect::{Detection, Engine};
@@ -225,7 +225,9 @@ struct Chunk {
     lines: Vec<u8>,
     /// One per record, in order: its log type and where its line ends in `lines`.
     records: Vec<(LogType, usize)>,
-    detections: Vec<(LogType, Detection)>,
+    /// Rule results with the index of their record. Only results that may become alert samples
+    /// keep their event (see [`SampleSieve`]); rule rows are read from the records' lines.
+    detections: Vec<(usize, Detection)>,
 }
 
 impl Chunk {
@@ -238,6 +240,13 @@ impl Chunk {
             records: Vec::with_capacity(records),
             detections: Vec::new(),
         }
+    }
+
+    /// Record `index`'s log type and normalized line.
+    fn record(&self, index: usize) -> (LogType, &[u8]) {
+        let (log_type, end) = self.records[index];
+        let start = index.checked_sub(1).map_or(0, |i| self.records[i].1);
+        (log_type, &self.lines[start..end])
     }
 
     /// Each record's log type and normalized line.
@@ -471,6 +480,10 @@ impl IngestJob {
         let info = item.info.with_object(source.source_object());
         let mut framer = Framer::new(reader);
         let mut detections = Vec::new();
+        // Most matched events are no alert's sample: their `Value`s (four times the size of
+        // their lines) are dropped here rather than held until the chunk is written.
+        let mut samples = SampleSieve::default();
+        let no_event = Arc::new(Value::Null);
         let new_chunk = |index: u64, like: Option<&Chunk>| {
             let (bytes, records) = like.map_or((0, 0), |c| (c.lines.len(), c.records.len()));
             Chunk::new(format!("{object_id}#{index}"), bytes, records)
@@ -504,15 +517,20 @@ impl IngestJob {
                 if rules {
                     detections.clear();
                     engine.evaluate(&Arc::new(event), &mut detections);
-                    chunk
-                        .detections
-                        .extend(detections.drain(..).map(|d| (log_type, d)));
+                    let record = chunk.records.len() - 1;
+                    for mut detection in detections.drain(..) {
+                        if !(detection.create_alert && samples.keeps(&detection.result)) {
+                            detection.result.event = Arc::clone(&no_event);
+                        }
+                        chunk.detections.push((record, detection));
+                    }
                 }
             }
             if chunk.records.len() as u64 == self.chunk_records {
                 chunk_index += 1;
                 let next = new_chunk(chunk_index, Some(&chunk));
                 let full = std::mem::replace(&mut chunk, next);
+                samples.clear();
                 send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
             }
         }
@@ -551,7 +569,7 @@ fn close_chunk(
     for (k, &i) in alertable.iter().enumerate() {
         window_of[i] = outcome.window_of(k);
     }
-    for ((log_type, detection), window) in chunk.detections.iter().zip(window_of) {
+    for ((record, detection), window) in chunk.detections.iter().zip(window_of) {
         let r = &detection.result;
         let rule_error = match &r.kind {
             ResultKind::Match => {
@@ -581,9 +599,10 @@ fn close_chunk(
             dedup: r.dedup.clone(),
             rule_error,
         };
-        if let Value::Object(fields) = r.event.as_ref() {
-            writer.push_rule_row(*log_type, fields, &columns, &chunk.unit);
-        }
+        let (log_type, line) = chunk.record(*record);
+        writer
+            .push_rule_row(log_type, line, &columns, &chunk.unit)
+            .expect("the normalizer writes one JSON object per record");
     }
     Ok(())
 }
