@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bucketwatch_core::{LogType, Timestamp};
 use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
-use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take};
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
@@ -513,7 +513,15 @@ fn cluster(id: &TableId, batch: RecordBatch) -> Result<RecordBatch, ArrowError> 
         })
         .collect();
     let order = lexsort_to_indices(&keys, None)?;
-    take_record_batch(&batch, &order)
+    drop(keys);
+    // Column by column, each unsorted column freed once its sorted copy exists: the commit
+    // holds one batch and a column, not two batches (it runs while the next batch fills).
+    let (schema, columns, _) = batch.into_parts();
+    let sorted = columns
+        .into_iter()
+        .map(|column| take(&column, &order, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, sorted)
 }
 
 async fn write(
