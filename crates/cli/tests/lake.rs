@@ -281,8 +281,8 @@ fn duckdb_reads_the_same_rows_before_and_after_compaction() {
     same_rows(data.path());
 }
 
-/// Every window keeps its first matched events as samples, up to ten, and each sample is one
-/// of the window's `rule_matches` rows (the ingest drops the events of other matches early).
+/// Every window keeps its first matched events as samples, up to the limit, and each sample is
+/// one of the window's `rule_matches` rows (the ingest drops the events of other matches early).
 fn alert_samples_are_matched_events(data: &Path) {
     let matched = query(
         data,
@@ -308,7 +308,9 @@ fn alert_samples_are_matched_events(data: &Path) {
         .map(Result::unwrap)
         .collect();
     assert!(
-        windows.iter().any(|(_, n)| *n > 10),
+        windows
+            .iter()
+            .any(|(_, n)| *n > bucketwatch_alert::MAX_SAMPLE_EVENTS as i64),
         "no window with more matches than samples: {windows:?}"
     );
     let mut samples = conn
@@ -320,7 +322,8 @@ fn alert_samples_are_matched_events(data: &Path) {
             .unwrap()
             .map(|e| serde_json::from_str(&e.unwrap()).unwrap())
             .collect();
-        assert_eq!(events.len() as i64, (*event_count).min(10), "{alert_id}");
+        let kept = (*event_count).min(bucketwatch_alert::MAX_SAMPLE_EVENTS as i64);
+        assert_eq!(events.len() as i64, kept, "{alert_id}");
         for event in events {
             let row_id = event["p_row_id"]
                 .as_str()
