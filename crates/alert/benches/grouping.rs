@@ -63,11 +63,12 @@ fn batches() -> Vec<Vec<RuleResult>> {
                         description: "An S3 security control changed.".into(),
                         runbook: "Check with the actor whether the change was intended.".into(),
                         reference: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/".into(),
-                        tags: vec!["AWS".into(), "S3".into()],
+                        tags: vec!["AWS".into(), "S3".into()].into(),
                         reports: BTreeMap::from([(
                             "MITRE ATT&CK".into(),
                             vec!["TA0005:T1562".into()],
-                        )]),
+                        )])
+                        .into(),
                         destinations: None,
                         kind: ResultKind::Match,
                         event: std::sync::Arc::new(json!({

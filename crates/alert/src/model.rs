@@ -138,16 +138,18 @@ pub struct RuleResult {
     pub threshold: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_context: Option<Value>,
+    // The spec's texts are the same for every match of a rule: shared, not copied per match
+    // (they were a tenth of a rules-on ingest's heap). Serialized as plain strings and lists.
     #[serde(default)]
-    pub description: String,
+    pub description: Arc<str>,
     #[serde(default)]
-    pub runbook: String,
+    pub runbook: Arc<str>,
     #[serde(default)]
-    pub reference: String,
+    pub reference: Arc<str>,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     #[serde(default)]
-    pub reports: BTreeMap<String, Vec<String>>,
+    pub reports: Arc<BTreeMap<String, Vec<String>>>,
     /// `destinations()`: `None` sends to the configured outputs, an empty list nowhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destinations: Option<Vec<String>>,

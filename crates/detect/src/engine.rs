@@ -6,7 +6,7 @@
 //! order of preference) and returned as a [`RuleResult`] for alert grouping. An exception in
 //! `rule()` is a rule error result; the pipeline goes on.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +62,36 @@ pub enum ContentProblem {
 pub struct EngineRule {
     pub rule: Rule,
     python: Option<PythonDetection>,
+    texts: RuleTexts,
+}
+
+/// The spec's alert texts, made once and shared by every result of the rule.
+struct RuleTexts {
+    description: Arc<str>,
+    runbook: Arc<str>,
+    reference: Arc<str>,
+    /// Sorted, as alerts list them.
+    tags: Arc<[String]>,
+    reports: Arc<BTreeMap<String, Vec<String>>>,
+}
+
+impl RuleTexts {
+    fn of(rule: &Rule) -> RuleTexts {
+        let spec = &rule.spec;
+        let text = |t: &Option<String>| Arc::from(t.as_deref().unwrap_or_default());
+        let reports = spec
+            .reports
+            .iter()
+            .map(|(k, v)| (k.clone(), sorted(v.iter().map(|id| id.0.clone()).collect())))
+            .collect();
+        RuleTexts {
+            description: text(&spec.description),
+            runbook: text(&spec.runbook),
+            reference: text(&spec.reference),
+            tags: sorted(spec.tags.clone()).into(),
+            reports: Arc::new(reports),
+        }
+    }
 }
 
 /// A policy ready to run.
@@ -250,7 +280,12 @@ impl Engine {
                 self.dispatch.entry(key).or_default().push(index);
             }
         }
-        self.rules.push(EngineRule { rule, python });
+        let texts = RuleTexts::of(&rule);
+        self.rules.push(EngineRule {
+            rule,
+            python,
+            texts,
+        });
     }
 
     fn add_policy(&mut self, py: Python<'_>, policy: Loaded<PolicySpec>) {
@@ -429,6 +464,7 @@ impl EngineRule {
     ) -> Detection {
         let spec = &self.rule.spec;
         let compiled = &self.rule.compiled;
+        let texts = &self.texts;
         let title = out
             .title
             .clone()
@@ -463,22 +499,15 @@ impl EngineRule {
                 alert_context,
                 description: out
                     .description
-                    .or_else(|| spec.description.clone())
-                    .unwrap_or_default(),
+                    .map_or_else(|| Arc::clone(&texts.description), Arc::from),
                 runbook: out
                     .runbook
-                    .or_else(|| spec.runbook.clone())
-                    .unwrap_or_default(),
+                    .map_or_else(|| Arc::clone(&texts.runbook), Arc::from),
                 reference: out
                     .reference
-                    .or_else(|| spec.reference.clone())
-                    .unwrap_or_default(),
-                tags: sorted(spec.tags.clone()),
-                reports: spec
-                    .reports
-                    .iter()
-                    .map(|(k, v)| (k.clone(), sorted(v.iter().map(|id| id.0.clone()).collect())))
-                    .collect(),
+                    .map_or_else(|| Arc::clone(&texts.reference), Arc::from),
+                tags: Arc::clone(&texts.tags),
+                reports: Arc::clone(&texts.reports),
                 destinations: out.destinations,
                 kind,
                 event: Arc::clone(event),

@@ -10,7 +10,7 @@
 //! Free-form objects and arrays become JSON text columns, as Athena's and Matano's CloudTrail
 //! tables do.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bucketwatch_core::{LogType, Timestamp};
@@ -283,8 +283,7 @@ impl Builder {
         Builder::with_capacity(kind, Capacity::default())
     }
 
-    /// A builder whose buffers already hold `capacity`: growing a 500,000-row column by
-    /// doubling copied it about once over (a quarter of the writing thread's time).
+    /// A builder whose buffers already have room for `capacity`.
     fn with_capacity(kind: ColumnKind, capacity: Capacity) -> Builder {
         let Capacity { items, bytes } = capacity;
         match kind {
@@ -366,16 +365,23 @@ impl Builder {
                 }
                 b.append(true);
             }
-            (Builder::Json(b), v) => {
-                scratch.clear();
-                if serde_json::to_writer(&mut *scratch, v).is_err() {
-                    return false;
-                }
-                // serde_json writes UTF-8 only.
-                b.append_value(std::str::from_utf8(scratch).unwrap_or_default());
-            }
+            (b @ Builder::Json(_), v) => return b.append_json(v, scratch),
             _ => return false,
         }
+        true
+    }
+
+    /// Appends `value` as JSON text to a JSON column; `false` for any other column.
+    fn append_json(&mut self, value: &impl serde::Serialize, scratch: &mut Vec<u8>) -> bool {
+        let Builder::Json(b) = self else {
+            return false;
+        };
+        scratch.clear();
+        if serde_json::to_writer(&mut *scratch, value).is_err() {
+            return false;
+        }
+        // serde_json writes UTF-8 only.
+        b.append_value(std::str::from_utf8(scratch).unwrap_or_default());
         true
     }
 
@@ -408,6 +414,15 @@ impl Builder {
             Builder::TextList(b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// How large a table's batch was, column by column: a table's next batch is usually about the
+/// size of its last, and a builder sized for it does not grow by doubling (growing a
+/// 500,000-row column copied it about once over: a quarter of the writing thread's time).
+#[derive(Debug, Clone, Default)]
+pub struct BatchSizes {
+    rows: usize,
+    columns: HashMap<String, Capacity>,
 }
 
 /// Room to reserve in a column's builder.
@@ -456,22 +471,23 @@ impl Scalar<'_> {
 #[error("a normalized event is not a JSON object ({0})")]
 pub struct NotAnObject(String);
 
-/// Values the rule tables add to a matched event's row.
-#[derive(Debug, Clone, Default)]
-pub struct RuleColumns {
-    pub rule_id: String,
-    pub rule_severity: String,
-    pub rule_tags: Vec<String>,
+/// Values the rule tables add to a matched event's row, borrowed from the rule result: a
+/// match costs its row, not copies of its rule's texts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleColumns<'a> {
+    pub rule_id: &'a str,
+    pub rule_severity: &'a str,
+    pub rule_tags: &'a [String],
     /// `{"framework": ["id", ...]}`.
-    pub rule_reports: Option<Value>,
-    pub alert_id: Option<String>,
+    pub rule_reports: Option<&'a BTreeMap<String, Vec<String>>>,
+    pub alert_id: Option<&'a str>,
     pub alert_creation_time: Option<Timestamp>,
     pub alert_update_time: Option<Timestamp>,
-    pub alert_severity: Option<String>,
-    pub alert_context: Option<Value>,
-    pub dedup: String,
+    pub alert_severity: Option<&'a str>,
+    pub alert_context: Option<&'a Value>,
+    pub dedup: &'a str,
     /// Set in `rule_errors` only: the error class and message.
-    pub rule_error: Option<String>,
+    pub rule_error: Option<&'a str>,
 }
 
 /// Builds one table's batches from events, widening its schema as new fields appear.
@@ -757,51 +773,48 @@ impl BatchBuilder {
         }
     }
 
-    fn push_rule_columns(&mut self, rule: &RuleColumns) {
-        let time = |t: Option<Timestamp>| match t {
-            Some(t) => Value::String(t.to_string()),
-            None => Value::Null,
-        };
-        let values: [(&str, Value); 11] = [
-            ("p_rule_id", Value::String(rule.rule_id.clone())),
-            ("p_rule_severity", Value::String(rule.rule_severity.clone())),
-            (
-                "p_rule_tags",
-                Value::Array(rule.rule_tags.iter().cloned().map(Value::String).collect()),
-            ),
-            (
-                "p_rule_reports",
-                rule.rule_reports.clone().unwrap_or(Value::Null),
-            ),
-            (
-                "p_alert_id",
-                rule.alert_id.clone().map_or(Value::Null, Value::String),
-            ),
-            ("p_alert_creation_time", time(rule.alert_creation_time)),
-            ("p_alert_update_time", time(rule.alert_update_time)),
-            (
-                "p_alert_severity",
-                rule.alert_severity
-                    .clone()
-                    .map_or(Value::Null, Value::String),
-            ),
-            (
-                "p_alert_context",
-                rule.alert_context.clone().unwrap_or(Value::Null),
-            ),
-            ("p_dedup", Value::String(rule.dedup.clone())),
-            (
-                "p_rule_error",
-                rule.rule_error.clone().map_or(Value::Null, Value::String),
-            ),
+    fn push_rule_columns(&mut self, rule: &RuleColumns<'_>) {
+        // A column the event itself filled (a field named like a rule column) keeps its value.
+        fn unfilled<'b>(b: &'b mut BatchBuilder, name: &str) -> Option<&'b mut Builder> {
+            let &i = b.index.get(name)?;
+            Some(&mut b.builders[i]).filter(|column| column.len() == b.rows)
+        }
+        let texts = [
+            ("p_rule_id", Some(rule.rule_id)),
+            ("p_rule_severity", Some(rule.rule_severity)),
+            ("p_alert_id", rule.alert_id),
+            ("p_alert_severity", rule.alert_severity),
+            ("p_dedup", Some(rule.dedup)),
+            ("p_rule_error", rule.rule_error),
         ];
-        for (name, value) in values {
-            if let Some(&i) = self.index.get(name)
-                && self.builders[i].len() == self.rows
-            {
-                self.builders[i].append(&value, &mut self.scratch);
+        for (name, text) in texts {
+            if let (Some(text), Some(Builder::Text(b))) = (text, unfilled(self, name)) {
+                b.append_value(text);
             }
         }
+        let times = [
+            ("p_alert_creation_time", rule.alert_creation_time),
+            ("p_alert_update_time", rule.alert_update_time),
+        ];
+        for (name, time) in times {
+            if let (Some(t), Some(Builder::Time(b))) = (time, unfilled(self, name)) {
+                b.append_value(t.0.div_euclid(1000));
+            }
+        }
+        if let Some(Builder::TextList(b)) = unfilled(self, "p_rule_tags") {
+            for tag in rule.rule_tags {
+                b.values().append_value(tag);
+            }
+            b.append(true);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let (Some(reports), Some(b)) = (rule.rule_reports, unfilled(self, "p_rule_reports")) {
+            b.append_json(reports, &mut scratch);
+        }
+        if let (Some(context), Some(b)) = (rule.alert_context, unfilled(self, "p_alert_context")) {
+            b.append_json(context, &mut scratch);
+        }
+        self.scratch = scratch;
     }
 
     /// The schema of the batch [`finish`](Self::finish) returns.
@@ -817,21 +830,46 @@ impl BatchBuilder {
         Arc::new(Schema::new(fields))
     }
 
+    /// What each column holds now, to size the table's next batch with [`with_sizes`].
+    ///
+    /// [`with_sizes`]: BatchBuilder::with_sizes
+    pub fn sizes(&self) -> BatchSizes {
+        BatchSizes {
+            rows: self.rows,
+            columns: self
+                .names
+                .iter()
+                .zip(&self.builders)
+                .map(|(name, builder)| (name.clone(), builder.capacity()))
+                .collect(),
+        }
+    }
+
+    /// Reserves room for a batch like the one `sizes` was taken from. Only an empty builder's
+    /// columns are sized; columns that appear later start empty.
+    pub fn with_sizes(mut self, sizes: &BatchSizes) -> BatchBuilder {
+        if self.rows > 0 {
+            return self;
+        }
+        for ((name, builder), &kind) in self.names.iter().zip(&mut self.builders).zip(&self.kinds) {
+            if let Some(&capacity) = sizes.columns.get(name) {
+                *builder = Builder::with_capacity(kind, capacity);
+            }
+        }
+        self.partition = Date32Builder::with_capacity(sizes.rows);
+        self
+    }
+
+    /// Rows the builder has room for before it grows.
+    #[cfg(test)]
+    pub(crate) fn reserved_rows(&self) -> usize {
+        self.partition.capacity()
+    }
+
     /// The rows so far as one batch; the builder is empty afterwards and keeps its columns.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let schema = self.schema();
-        // The next batch of a table is usually about the size of this one: reserve that now.
-        let mut columns: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .zip(&self.kinds)
-            .map(|(builder, &kind)| {
-                let capacity = builder.capacity();
-                let array = builder.finish();
-                *builder = Builder::with_capacity(kind, capacity);
-                array
-            })
-            .collect();
+        let mut columns: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         columns.push(Arc::new(self.extra.finish()));
         columns.push(Arc::new(self.partition.finish()));
         self.rows = 0;
@@ -874,8 +912,8 @@ mod tests {
         let mut from_text = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
         let mut from_map = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
         let rule = RuleColumns {
-            rule_id: "R".into(),
-            dedup: "d".into(),
+            rule_id: "R",
+            dedup: "d",
             ..RuleColumns::default()
         };
         let mut rules = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), true);
@@ -1109,15 +1147,52 @@ mod tests {
     }
 
     #[test]
+    fn a_builder_sized_like_the_last_batch_has_room_for_it() {
+        let line = |i: usize| {
+            format!(
+                r#"{{"bucket":"bucket-{i}","httpstatus":200,"p_event_time":"2026-03-14 10:00:01Z"}}"#
+            )
+        };
+        let declared = declared_columns(LogType::S3ServerAccess);
+        let mut last = BatchBuilder::new(declared, false);
+        for i in 0..5000 {
+            last.push_json(line(i).as_bytes(), None).unwrap();
+        }
+        let sizes = last.sizes();
+        let mut next = BatchBuilder::new(declared, false).with_sizes(&sizes);
+        assert!(next.reserved_rows() >= 5000);
+        let status = next.index["httpstatus"];
+        assert!(matches!(&next.builders[status], Builder::Int(b) if b.capacity() >= 5000));
+        let bucket = next.index["bucket"];
+        let Builder::Text(b) = &next.builders[bucket] else {
+            panic!("bucket is a text column");
+        };
+        assert!(b.values_slice().is_empty());
+        assert!(BatchBuilder::new(declared, false).reserved_rows() < 5000);
+        next.push_json(line(1).as_bytes(), None).unwrap();
+        let batch = next.finish().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        let first = last.finish().unwrap();
+        assert_eq!(first.num_rows(), 5000);
+        assert_eq!(first.schema(), batch.schema());
+    }
+
+    #[test]
     fn rule_columns_fill_rule_tables() {
         let mut b = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), true);
+        let tags = ["t".to_string()];
+        let reports = BTreeMap::from([("MITRE ATT&CK".to_string(), vec!["TA0007".to_string()])]);
+        let context = json!({"k": 1});
+        let created = Timestamp::parse_iso8601(b"2026-03-14T10:00:05Z").unwrap();
         let rule = RuleColumns {
-            rule_id: "R1".into(),
-            rule_severity: "HIGH".into(),
-            rule_tags: vec!["t".into()],
-            alert_id: Some("abc".into()),
-            alert_context: Some(json!({"k": 1})),
-            dedup: "d".into(),
+            rule_id: "R1",
+            rule_severity: "HIGH",
+            rule_tags: &tags,
+            rule_reports: Some(&reports),
+            alert_id: Some("abc"),
+            alert_creation_time: Some(created),
+            alert_context: Some(&context),
+            dedup: "d",
             ..RuleColumns::default()
         };
         b.push(
@@ -1135,6 +1210,15 @@ mod tests {
             .unwrap()
             .as_string::<i32>();
         assert_eq!(ctx.value(0), r#"{"k":1}"#);
+        let text = |name: &str| {
+            let column = batch.column_by_name(name).unwrap();
+            deltalake::arrow::util::display::array_value_to_string(column, 0).unwrap()
+        };
+        assert_eq!(text("p_rule_tags"), "[t]");
+        assert_eq!(text("p_rule_reports"), r#"{"MITRE ATT&CK":["TA0007"]}"#);
+        assert_eq!(text("p_alert_creation_time"), "2026-03-14T10:00:05Z");
+        assert_eq!(text("p_dedup"), "d");
+        assert!(batch.column_by_name("p_alert_severity").unwrap().is_null(0));
         assert!(batch.column_by_name("p_rule_error").unwrap().is_null(0));
     }
 }

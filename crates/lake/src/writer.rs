@@ -31,8 +31,8 @@ use serde_json::{Map, Value};
 
 use crate::LakeError;
 use crate::columns::{
-    BatchBuilder, ColumnKind, NotAnObject, PARTITION_COLUMN, RuleColumns, cloudsecurity_columns,
-    clustering_columns, declared_columns,
+    BatchBuilder, BatchSizes, ColumnKind, NotAnObject, PARTITION_COLUMN, RuleColumns,
+    cloudsecurity_columns, clustering_columns, declared_columns,
 };
 use crate::table::{Database, LakeLocation, TableId};
 
@@ -216,6 +216,8 @@ pub struct LakeWriter {
     skipped_rows: u64,
     /// The commit running in the background, if any.
     in_flight: Option<tokio::task::JoinHandle<Result<CommitDone, LakeError>>>,
+    /// Each table's last batch, to size its next one.
+    sizes: HashMap<TableId, BatchSizes>,
 }
 
 impl LakeWriter {
@@ -230,6 +232,7 @@ impl LakeWriter {
             ingested: HashSet::new(),
             skipped_rows: 0,
             in_flight: None,
+            sizes: HashMap::new(),
         };
         writer.catch_up().await?;
         Ok(writer)
@@ -339,12 +342,19 @@ impl LakeWriter {
             self.skipped_rows += 1;
             return None;
         }
-        let pending = self.pending.entry(id).or_insert_with_key(|id| Pending {
-            builder: BatchBuilder::new(
+        let sizes = &self.sizes;
+        let pending = self.pending.entry(id).or_insert_with_key(|id| {
+            let builder = BatchBuilder::new(
                 declared,
                 matches!(id.database, Database::RuleMatches | Database::RuleErrors),
-            ),
-            units: BTreeSet::new(),
+            );
+            Pending {
+                builder: match sizes.get(id) {
+                    Some(last) => builder.with_sizes(last),
+                    None => builder,
+                },
+                units: BTreeSet::new(),
+            }
         });
         if !pending.units.contains(unit) {
             pending.units.insert(unit.to_string());
@@ -404,6 +414,9 @@ impl LakeWriter {
     }
 
     fn take_commit(&mut self) -> PendingCommit {
+        for (id, p) in &self.pending {
+            self.sizes.insert(id.clone(), p.builder.sizes());
+        }
         PendingCommit {
             lake: self.lake.clone(),
             pending: std::mem::take(&mut self.pending),
@@ -587,4 +600,32 @@ fn ledger_batch(finished: &[FinishedObject]) -> Result<RecordBatch, LakeError> {
         table: TableId::ledger().to_string(),
         source: e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_tables_next_batch_is_sized_like_its_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let mut writer = LakeWriter::open(lake).await.unwrap();
+        let line = |i: usize| {
+            format!(r#"{{"bucket":"b","key":"k{i}","p_event_time":"2026-03-14 10:00:01Z"}}"#)
+        };
+        // More rows than an unsized builder starts with (1,024).
+        for i in 0..3000 {
+            writer
+                .push_event_json(LogType::S3ServerAccess, line(i).as_bytes(), "u1")
+                .unwrap();
+        }
+        writer.commit().await.unwrap();
+        writer
+            .push_event_json(LogType::S3ServerAccess, line(0).as_bytes(), "u2")
+            .unwrap();
+        let id = TableId::for_log_type(Database::Logs, LogType::S3ServerAccess);
+        assert!(writer.pending[&id].builder.reserved_rows() >= 3000);
+        assert_eq!(writer.buffered_rows(), 1);
+    }
 }

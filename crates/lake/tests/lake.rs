@@ -135,17 +135,18 @@ async fn rule_rows_land_in_rule_tables_with_their_alert_columns() {
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
     let e = event("b1", 403, "2026-03-14 10:00:00Z", 1);
+    let context = json!({"bucket": "b1"});
     let matched = RuleColumns {
-        rule_id: "AWS.S3.Denied".into(),
-        rule_severity: "MEDIUM".into(),
-        alert_id: Some("a1".into()),
-        alert_context: Some(json!({"bucket": "b1"})),
-        dedup: "b1".into(),
+        rule_id: "AWS.S3.Denied",
+        rule_severity: "MEDIUM",
+        alert_id: Some("a1"),
+        alert_context: Some(&context),
+        dedup: "b1",
         ..RuleColumns::default()
     };
     let failed = RuleColumns {
-        rule_id: "AWS.S3.Broken".into(),
-        rule_error: Some("KeyError: 'x'".into()),
+        rule_id: "AWS.S3.Broken",
+        rule_error: Some("KeyError: 'x'"),
         ..RuleColumns::default()
     };
     let line = serde_json::to_vec(&e).unwrap();

@@ -583,20 +583,18 @@ fn close_chunk(
                 Some(format!("{error_type}: {message}"))
             }
         };
-        let reports = (!r.reports.is_empty())
-            .then(|| serde_json::to_value(&r.reports).unwrap_or(Value::Null));
         let columns = RuleColumns {
-            rule_id: r.rule_id.clone(),
-            rule_severity: r.severity.as_str().to_string(),
-            rule_tags: r.tags.clone(),
-            rule_reports: reports,
-            alert_id: window.map(|w| w.alert_id.clone()),
+            rule_id: &r.rule_id,
+            rule_severity: r.severity.as_str(),
+            rule_tags: &r.tags,
+            rule_reports: (!r.reports.is_empty()).then_some(&*r.reports),
+            alert_id: window.map(|w| w.alert_id.as_str()),
             alert_creation_time: window.and_then(|w| w.creation_time),
             alert_update_time: window.map(|w| w.update_time),
-            alert_severity: window.map(|_| r.severity.as_str().to_string()),
-            alert_context: r.alert_context.clone(),
-            dedup: r.dedup.clone(),
-            rule_error,
+            alert_severity: window.map(|_| r.severity.as_str()),
+            alert_context: r.alert_context.as_ref(),
+            dedup: &r.dedup,
+            rule_error: rule_error.as_deref(),
         };
         let (log_type, line) = chunk.record(*record);
         writer
