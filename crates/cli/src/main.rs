@@ -1,6 +1,7 @@
 //! The `bucketwatch` binary: argument parsing and output formatting only; the work is done by
 //! `bucketwatch-pipeline`.
 
+mod allocator;
 mod demo;
 mod lake;
 mod run;
@@ -13,15 +14,6 @@ use bucketwatch_core::{LogType, SourceInfo};
 use bucketwatch_detect::{Engine, EngineOptions, Filter, LoadOptions, TestOptions, run_tests};
 use bucketwatch_pipeline::{DetectJob, Input, ParseJob, ParseReport};
 use clap::{Args, Parser, Subcommand};
-
-/// Ingest parses on one thread and writes the lake on another, so most events are freed by a
-/// thread other than the one that allocated them; glibc's malloc serializes that on its arena
-/// locks (a tenth of ingest's CPU went to futex wake-ups), mimalloc frees across threads
-/// without a lock. Built without its transparent-huge-page advice (`no_thp`): ingest's buffers
-/// grow and shrink, and each 2 MiB page faulted in is zeroed whole. docs/BENCHMARKS.md (Lake)
-/// has both measurements.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod scan;
 
@@ -311,6 +303,7 @@ fn parse_log_type(s: &str) -> Result<LogType, String> {
 }
 
 fn main() -> ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),

@@ -1,0 +1,91 @@
+//! The process's allocator and its settings. Owns nothing else.
+//!
+//! mimalloc rather than glibc's malloc: ingest parses on one thread and writes the lake on
+//! another, so most events are freed by a thread other than the one that allocated them; glibc
+//! serializes that on its arena locks (a tenth of ingest's CPU went to futex wake-ups), mimalloc
+//! frees across threads without a lock. Built without its transparent-huge-page advice
+//! (`no_thp`): ingest's buffers grow and shrink, and each 2 MiB page faulted in is zeroed whole.
+//! docs/BENCHMARKS.md (Lake) has both measurements.
+
+use std::os::raw::{c_int, c_long};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc.h's option list, which the Rust bindings leave unnamed;
+/// the test below checks it is the option `MIMALLOC_PURGE_DELAY` sets.
+const PURGE_DELAY: c_int = 15;
+
+/// Milliseconds freed memory stays with the process before it goes back to the system.
+/// mimalloc 3 keeps it 1,000 ms (its arenas ten times that): a worker's lake commits free a
+/// batch's buffers every few seconds, and keeping them a second held about 130 MB more at the
+/// peak of `ingest` with the service's batching; 100 ms gave that back at no measured cost in
+/// time, where 0 cost 10–25% (docs/BENCHMARKS.md, Service).
+const PURGE_DELAY_MS: c_long = 100;
+
+/// Applies bucketwatch's allocator settings; a `MIMALLOC_*` environment variable still wins.
+/// Call first thing in `main`.
+pub fn configure() {
+    // SAFETY: sets a plain integer option; mimalloc reads it when it next purges.
+    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, PURGE_DELAY_MS) }
+}
+
+fn purge_delay_ms() -> c_long {
+    // SAFETY: reads a plain integer option.
+    unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHILD: &str = "BUCKETWATCH_ALLOCATOR_TEST_CHILD";
+
+    /// Runs `test` in a fresh process with `env` set, since mimalloc reads its environment once.
+    fn in_child(test: &str, env: Option<(&str, &str)>) {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", test, "--test-threads=1"])
+            .env(CHILD, "1")
+            .env_remove("MIMALLOC_PURGE_DELAY");
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{test} failed in its child process: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+    }
+
+    #[test]
+    fn the_environment_sets_the_option_we_default() {
+        if std::env::var_os(CHILD).is_none() {
+            return in_child(
+                "allocator::tests::the_environment_sets_the_option_we_default",
+                Some(("MIMALLOC_PURGE_DELAY", "1234")),
+            );
+        }
+        assert_eq!(purge_delay_ms(), 1234);
+        configure();
+        assert_eq!(
+            purge_delay_ms(),
+            1234,
+            "the environment wins over our default"
+        );
+    }
+
+    #[test]
+    fn without_the_environment_our_default_applies() {
+        if std::env::var_os(CHILD).is_none() {
+            return in_child(
+                "allocator::tests::without_the_environment_our_default_applies",
+                None,
+            );
+        }
+        configure();
+        assert_eq!(purge_delay_ms(), PURGE_DELAY_MS);
+    }
+}
