@@ -30,14 +30,14 @@ pub fn configure() {
     unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, PURGE_DELAY_MS) }
 }
 
-fn purge_delay_ms() -> c_long {
-    // SAFETY: reads a plain integer option.
-    unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn purge_delay_ms() -> c_long {
+        // SAFETY: reads a plain integer option.
+        unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
+    }
 
     const CHILD: &str = "BUCKETWATCH_ALLOCATOR_TEST_CHILD";
 
