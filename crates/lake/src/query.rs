@@ -25,6 +25,7 @@ use deltalake::datafusion::sql::sqlparser::ast::{
 };
 use deltalake::datafusion::sql::sqlparser::dialect::GenericDialect;
 use deltalake::datafusion::sql::sqlparser::parser::Parser;
+use deltalake::delta_datafusion::TableProviderBuilder;
 use std::ops::ControlFlow;
 
 use crate::columns::{NANOS_PER_DAY, PARTITION_COLUMN, RULE_COLUMNS, STANDARD_COLUMNS};
@@ -125,20 +126,30 @@ impl QueryEngine {
                 .await
                 .map_err(QueryError::from_datafusion)?;
         }
-        // Loading a table reads its Delta log: load them all at once, not one after another.
+        // A provider reads the table's protocol and schema from its log now and replays the
+        // file actions when it scans, keeping only the files the query's filters allow; loading
+        // the table first (`Lake::table`) replayed every file action once more for nothing.
+        // Their logs are read at once, not one after another.
         let ids = lake.tables().await?;
-        let loaded = futures::future::try_join_all(ids.iter().map(|id| lake.table(id))).await?;
-        for (id, table) in ids.into_iter().zip(loaded) {
-            let Some(table) = table else {
-                continue;
+        let state = ctx.state();
+        let providers = ids.iter().map(|id| async {
+            let Some(table) = lake.table_handle(id).await? else {
+                return Ok(None);
             };
             table
-                .update_datafusion_session(&ctx.state())
-                .map_err(|e| crate::LakeError::delta(&id, "registering", e))?;
-            let provider = table
-                .table_provider()
+                .update_datafusion_session(&state)
+                .map_err(|e| crate::LakeError::delta(id, "registering", e))?;
+            TableProviderBuilder::default()
+                .with_log_store(table.log_store())
                 .await
-                .map_err(QueryError::from_datafusion)?;
+                .map(Some)
+                .map_err(QueryError::from_datafusion)
+        });
+        let providers = futures::future::try_join_all(providers).await?;
+        for (id, provider) in ids.into_iter().zip(providers) {
+            let Some(provider) = provider else {
+                continue;
+            };
             ctx.register_table(id.to_string().as_str(), provider)
                 .map_err(QueryError::from_datafusion)?;
             tables.push(id);

@@ -71,8 +71,22 @@ impl Lake {
 
     /// The table, loaded at its latest version; `None` when it has never been written.
     pub async fn table(&self, id: &TableId) -> Result<Option<DeltaTable>, LakeError> {
+        let Some(mut table) = self.table_handle(id).await? else {
+            return Ok(None);
+        };
+        match table.load().await {
+            Ok(()) => Ok(Some(table)),
+            Err(DeltaTableError::NotATable(_)) => Ok(None),
+            Err(e) => Err(LakeError::delta(id, "loading", e)),
+        }
+    }
+
+    /// The table without its log read: for readers that replay the log their own way (a
+    /// query's scan lists only the files its filters keep). `None` when it has never been
+    /// written.
+    pub async fn table_handle(&self, id: &TableId) -> Result<Option<DeltaTable>, LakeError> {
         let url = self.location.table_url(id);
-        let mut table = DeltaTableBuilder::from_url(url)
+        let table = DeltaTableBuilder::from_url(url)
             .map_err(|e| LakeError::delta(id, "opening", e))?
             .with_storage_options(self.storage_options.clone())
             .build()
@@ -81,14 +95,7 @@ impl Lake {
             .verify_deltatable_existence()
             .await
             .map_err(|e| LakeError::delta(id, "looking for", e))?;
-        if !exists {
-            return Ok(None);
-        }
-        match table.load().await {
-            Ok(()) => Ok(Some(table)),
-            Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(e) => Err(LakeError::delta(id, "loading", e)),
-        }
+        Ok(exists.then_some(table))
     }
 
     /// Every table that exists, data tables first. On S3, where listing prefixes is not

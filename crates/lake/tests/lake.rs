@@ -306,6 +306,52 @@ async fn lake_with_days(days: u32) -> (tempfile::TempDir, Lake) {
 }
 
 #[tokio::test]
+async fn a_one_day_query_reads_only_that_days_files() {
+    let (_dir, lake) = lake_with_days(5).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let plan = engine
+        .query(
+            // Grouped, so that the files are scanned, not answered from their statistics.
+            "EXPLAIN ANALYZE SELECT requester, count(*) FROM logs.aws_s3serveraccess \
+             WHERE p_occurs_between('2026-03-03', '2026-03-04') GROUP BY 1",
+        )
+        .await
+        .unwrap();
+    let explained: String = plan
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let plans = text(b.column(1));
+            (0..plans.len())
+                .map(|i| plans.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let days: std::collections::BTreeSet<&str> = explained
+        .match_indices("p_event_date=")
+        .map(|(at, _)| &explained[at + 13..at + 23])
+        .collect();
+    assert_eq!(days, ["2026-03-03"].into(), "{explained}");
+}
+
+#[tokio::test]
+async fn a_query_engine_reads_the_lake_as_it_was_when_opened() {
+    let (_dir, lake) = lake_with_days(2).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    writer.push_event(
+        LogType::S3ServerAccess,
+        &event("b", 200, "2026-03-01 05:00:00.000000000", 7_777),
+        "later",
+    );
+    writer.commit().await.unwrap();
+    let all = "SELECT count(*) FROM logs.aws_s3serveraccess";
+    assert_eq!(count(&engine, all).await, 4);
+    let reopened = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(count(&reopened, all).await, 5);
+}
+
+#[tokio::test]
 async fn time_filters_select_the_right_rows() {
     let (_dir, lake) = lake_with_days(5).await;
     // On both bounds of the whole-day filter below: the start is in, the end is out.
