@@ -18,9 +18,10 @@ const PURGE_DELAY: c_int = 15;
 
 /// Milliseconds freed memory stays with the process before it goes back to the system.
 /// mimalloc 3 keeps it 1,000 ms (its arenas ten times that): a worker's lake commits free a
-/// batch's buffers every few seconds, and keeping them a second held about 130 MB more at the
-/// peak of `ingest` with the service's batching; 100 ms gave that back at no measured cost in
-/// time, where 0 cost 10–25% (docs/BENCHMARKS.md, Service).
+/// batch's buffers every few seconds, and keeping them a second held about 100–130 MB more at
+/// the peak of `ingest` with the service's batching. 100 ms gives most of that back for 0–9%
+/// more wall time in two A/B sittings; 0 gives the rest for 6–25% (docs/BENCHMARKS.md,
+/// Service). Memory is the service's missed target, so it gets the default.
 const PURGE_DELAY_MS: c_long = 100;
 
 /// Applies bucketwatch's allocator settings; a `MIMALLOC_*` environment variable still wins.
