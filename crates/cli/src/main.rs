@@ -215,7 +215,11 @@ Time filters read only the days they need: p_occurs_since('2 days'), \
 p_occurs_between('2026-03-01', '2026-03-02') (end excluded), p_occurs_after(t), \
 p_occurs_before(t); each takes a table alias as a last argument in joins.
 
-Only queries run: DDL, DML, COPY, SET and anything reading files outside the lake are refused.
+Only queries run: DDL, DML, COPY, SET and anything reading files outside the lake are refused. \
+A query reads only the tables it names (a view reads its tables). DataFusion settings come from \
+DATAFUSION_* variables (DATAFUSION_EXECUTION_TARGET_PARTITIONS=8 sets \
+datafusion.execution.target_partitions, by default twice the cores); \
+information_schema.df_settings lists them all.
 
 Exit status: 0 on success, 1 when the query failed (the error points at the SQL position).
 

@@ -216,6 +216,32 @@ fn refused_statements_and_sql_errors_are_explained() {
     );
 }
 
+#[test]
+fn datafusion_settings_come_from_the_environment() {
+    let data = tempfile::tempdir().unwrap();
+    let sql = "SELECT value FROM information_schema.df_settings \
+        WHERE name = 'datafusion.execution.target_partitions'";
+    let run = |value: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["query", "--format", "csv", sql])
+            .env("BUCKETWATCH_DATA_DIR", data.path())
+            .env_remove("DATAFUSION_EXECUTION_TARGET_PARTITIONS");
+        if let Some(value) = value {
+            command.env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", value);
+        }
+        command.output().expect("run bucketwatch")
+    };
+    assert_eq!(ok(run(Some("3"))), "value\n3\n");
+    // Without it, twice the cores: scans wait on reads too.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(ok(run(None)), format!("value\n{}\n", 2 * cores));
+    let out = run(Some("three"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("three"), "{stderr}");
+}
+
 /// The same rows through DuckDB's delta reader, with the time and list columns rendered the
 /// same way by both engines.
 fn duckdb(lake: &Path, sql: &str) -> String {

@@ -10,6 +10,7 @@
 //! and the session has no way to name a file: URL tables are off and no file-reading table
 //! function is registered, so `SELECT * FROM '/etc/passwd'` finds no table.
 
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use bucketwatch_core::Timestamp;
@@ -100,6 +101,11 @@ impl QueryResult {
     }
 }
 
+const VIEWS: &str = "views";
+const TARGET_PARTITIONS_VARIABLE: &str = "DATAFUSION_EXECUTION_TARGET_PARTITIONS";
+const INFORMATION_SCHEMA: &str = "information_schema";
+const COMPLIANCE_STATE: &str = "compliance_state";
+
 /// `views.compliance_state`: the latest result of each policy on each resource, the current
 /// posture (`cloudsecurity.compliance` keeps every scan's).
 const COMPLIANCE_STATE_VIEW: &str = "CREATE VIEW views.compliance_state AS \
@@ -108,32 +114,109 @@ const COMPLIANCE_STATE_VIEW: &str = "CREATE VIEW views.compliance_state AS \
     ORDER BY scan_time DESC, scan_id DESC) AS latest FROM cloudsecurity.compliance) AS ranked \
     WHERE latest = 1";
 
-/// A session over one snapshot of the lake: tables are loaded at their latest version when
-/// it opens.
+/// A session over the lake. A table is read when a query of the session first names it (or
+/// a view over it, or `information_schema`), at its latest version then, and keeps that
+/// version for the session's life: a table no query names costs nothing, which matters on
+/// S3, where reading a log is several requests.
 pub struct QueryEngine {
     ctx: SessionContext,
+    lake: Lake,
     tables: Vec<TableId>,
+    /// What is registered so far; the lock also keeps two queries from reading a table twice.
+    registered: tokio::sync::Mutex<Registered>,
+}
+
+#[derive(Default)]
+struct Registered {
+    /// Tables whose provider is registered, or that turned out not to exist.
+    tables: HashSet<TableId>,
+    views: HashSet<String>,
 }
 
 impl QueryEngine {
     pub async fn open(lake: &Lake) -> Result<QueryEngine, QueryError> {
-        let mut config = SessionConfig::new().with_information_schema(true);
+        let mut config = SessionConfig::from_env()
+            .map_err(QueryError::from_datafusion)?
+            .with_information_schema(true);
         config.options_mut().sql_parser.collect_spans = true;
+        // Scan partitions wait on reads too (local files on tokio's blocking pool, S3 on the
+        // network): with twice as many as cores, the cores stay busy (5–20% faster on the lake
+        // benchmark's queries, docs/BENCHMARKS.md).
+        if std::env::var_os(TARGET_PARTITIONS_VARIABLE).is_none() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            config = config.with_target_partitions(2 * cores);
+        }
         let ctx = SessionContext::new_with_config(config);
-        let mut tables = Vec::new();
-        for database in Database::ALL {
-            ctx.sql(&format!("CREATE SCHEMA {}", database.name()))
+        for schema in Database::ALL.map(Database::name).into_iter().chain([VIEWS]) {
+            ctx.sql(&format!("CREATE SCHEMA {schema}"))
                 .await
                 .map_err(QueryError::from_datafusion)?;
         }
-        // A provider reads the table's protocol and schema from its log now and replays the
-        // file actions when it scans, keeping only the files the query's filters allow; loading
-        // the table first (`Lake::table`) replayed every file action once more for nothing.
-        // Their logs are read at once, not one after another.
-        let ids = lake.tables().await?;
-        let state = ctx.state();
-        let providers = ids.iter().map(|id| async {
-            let Some(table) = lake.table_handle(id).await? else {
+        Ok(QueryEngine {
+            ctx,
+            lake: lake.clone(),
+            tables: lake.tables().await?,
+            registered: Default::default(),
+        })
+    }
+
+    /// The lake's tables when the session opened, for `--help`-style listings and error hints.
+    pub fn tables(&self) -> &[TableId] {
+        &self.tables
+    }
+
+    /// Registers the tables and views `statement` names that are not registered yet.
+    async fn register_named(&self, statement: &DfStatement) -> Result<(), QueryError> {
+        let references = self
+            .ctx
+            .state()
+            .resolve_table_references(statement)
+            .map_err(QueryError::from_datafusion)?;
+        let mut tables = BTreeSet::new();
+        let mut views = BTreeSet::new();
+        for reference in &references {
+            match reference.schema() {
+                Some(INFORMATION_SCHEMA) => {
+                    tables.extend(self.tables.iter().cloned());
+                    let unions = Database::DATA.map(|d| format!("all_{}", d.name()));
+                    views.extend(unions.into_iter().chain([COMPLIANCE_STATE.to_string()]));
+                }
+                Some(VIEWS) => {
+                    let view = reference.table();
+                    tables.extend(self.view_members(view).cloned());
+                    views.insert(view.to_string());
+                }
+                Some(schema) => tables.extend(
+                    self.tables
+                        .iter()
+                        .find(|t| t.database.name() == schema && t.name == reference.table())
+                        .cloned(),
+                ),
+                None => {}
+            }
+        }
+        let mut registered = self.registered.lock().await;
+        tables.retain(|t| !registered.tables.contains(t));
+        views.retain(|v| !registered.views.contains(v));
+        self.register_tables(tables, &mut registered).await?;
+        for view in views {
+            self.create_view(&view).await?;
+            registered.views.insert(view);
+        }
+        Ok(())
+    }
+
+    /// Builds the tables' providers, all at once: each reads its table's protocol and schema
+    /// from the log now, and replays the file actions when it scans, keeping only the files
+    /// the query's filters allow.
+    async fn register_tables(
+        &self,
+        tables: BTreeSet<TableId>,
+        registered: &mut Registered,
+    ) -> Result<(), QueryError> {
+        let state = self.ctx.state();
+        let providers = tables.iter().map(|id| async {
+            let Some(table) = self.lake.table_handle(id).await? else {
                 return Ok(None);
             };
             table
@@ -143,39 +226,49 @@ impl QueryEngine {
                 .with_log_store(table.log_store())
                 .await
                 .map(Some)
-                .map_err(QueryError::from_datafusion)
+                .map_err(|e| crate::LakeError::delta(id, "reading the log of", e.into()))
         });
-        let providers = futures::future::try_join_all(providers).await?;
-        for (id, provider) in ids.into_iter().zip(providers) {
-            let Some(provider) = provider else {
-                continue;
-            };
-            ctx.register_table(id.to_string().as_str(), provider)
-                .map_err(QueryError::from_datafusion)?;
-            tables.push(id);
+        let providers: Vec<_> = futures::future::try_join_all(providers).await?;
+        for (id, provider) in tables.into_iter().zip(providers) {
+            if let Some(provider) = provider {
+                self.ctx
+                    .register_table(id.to_string().as_str(), provider)
+                    .map_err(QueryError::from_datafusion)?;
+            }
+            registered.tables.insert(id);
         }
-        ctx.sql("CREATE SCHEMA views")
-            .await
-            .map_err(QueryError::from_datafusion)?;
-        let engine = QueryEngine { ctx, tables };
-        engine.create_views().await?;
-        Ok(engine)
+        Ok(())
     }
 
-    /// The tables registered, for `--help`-style listings and error hints.
-    pub fn tables(&self) -> &[TableId] {
-        &self.tables
+    /// The tables view `name` reads (none for a name that is not a view).
+    fn view_members<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TableId> + 'a {
+        let database = Database::DATA
+            .into_iter()
+            .find(|d| name.strip_prefix("all_") == Some(d.name()));
+        self.tables.iter().filter(move |t| {
+            Some(t.database) == database
+                || (name == COMPLIANCE_STATE && **t == TableId::compliance())
+        })
     }
 
-    /// `views.all_<database>`: every table of the database, standard columns only, plus
-    /// `p_db_name` and `p_table_name`, as Panther's union views.
-    async fn create_views(&self) -> Result<(), QueryError> {
-        for database in Database::DATA {
-            let members: Vec<&TableId> = self
-                .tables
-                .iter()
-                .filter(|t| t.database == database)
-                .collect();
+    /// Creates view `name` over those of its tables that were found (registered before);
+    /// a view without any is left out, so a query of it says it does not exist.
+    async fn create_view(&self, name: &str) -> Result<(), QueryError> {
+        let members: Vec<&TableId> = self
+            .view_members(name)
+            .filter(|t| {
+                self.ctx
+                    .table_exist(t.to_string().as_str())
+                    .unwrap_or(false)
+            })
+            .collect();
+        if members.is_empty() {
+            return Ok(());
+        }
+        let sql = if name == COMPLIANCE_STATE {
+            COMPLIANCE_STATE_VIEW.to_string()
+        } else {
+            let database = members[0].database;
             let rule = if database == Database::Logs {
                 &[][..]
             } else {
@@ -188,7 +281,6 @@ impl QueryEngine {
                 .chain([PARTITION_COLUMN])
                 .collect();
             columns.sort_unstable();
-            let view = format!("views.all_{}", database.name());
             let selects: Vec<String> = members
                 .iter()
                 .map(|t| {
@@ -200,21 +292,15 @@ impl QueryEngine {
                     )
                 })
                 .collect();
-            if selects.is_empty() {
-                continue;
-            }
-            let sql = format!("CREATE VIEW {view} AS {}", selects.join(" UNION ALL "));
-            self.ctx
-                .sql(&sql)
-                .await
-                .map_err(QueryError::from_datafusion)?;
-        }
-        if self.tables.contains(&TableId::compliance()) {
-            self.ctx
-                .sql(COMPLIANCE_STATE_VIEW)
-                .await
-                .map_err(QueryError::from_datafusion)?;
-        }
+            format!(
+                "CREATE VIEW {VIEWS}.{name} AS {}",
+                selects.join(" UNION ALL ")
+            )
+        };
+        self.ctx
+            .sql(&sql)
+            .await
+            .map_err(QueryError::from_datafusion)?;
         Ok(())
     }
 
@@ -243,6 +329,7 @@ impl QueryEngine {
             DfStatement::CopyTo(_) => return Err(refused("COPY")),
             other => return Err(refused(&first_words(&other.to_string()))),
         }
+        self.register_named(&statement).await?;
         let plan = state
             .statement_to_plan(statement)
             .await

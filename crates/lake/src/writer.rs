@@ -99,30 +99,29 @@ impl Lake {
     }
 
     /// Every table that exists, data tables first. On S3, where listing prefixes is not
-    /// assumed, the names bucketwatch writes are probed.
+    /// assumed, the names bucketwatch writes are probed, all at once; no log is read.
     pub async fn tables(&self) -> Result<Vec<TableId>, LakeError> {
         if self.location.is_local() {
             return Ok(self.location.local_tables());
         }
-        let mut found = Vec::new();
-        for database in Database::DATA {
-            for log_type in LogType::ALL {
-                let id = TableId::for_log_type(database, log_type);
-                if self.table(&id).await?.is_some() {
-                    found.push(id);
-                }
-            }
-        }
-        for id in [
-            TableId::ledger(),
-            TableId::resources(),
-            TableId::compliance(),
-        ] {
-            if self.table(&id).await?.is_some() {
-                found.push(id);
-            }
-        }
-        Ok(found)
+        let names = Database::DATA
+            .into_iter()
+            .flat_map(|database| {
+                LogType::ALL
+                    .into_iter()
+                    .map(move |log_type| TableId::for_log_type(database, log_type))
+            })
+            .chain([
+                TableId::ledger(),
+                TableId::resources(),
+                TableId::compliance(),
+            ]);
+        let probes = names.map(|id| async move {
+            let exists = self.table_handle(&id).await?.is_some();
+            Ok::<_, LakeError>(exists.then_some(id))
+        });
+        let found = futures::future::try_join_all(probes).await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The units named in the commit metadata of every commit of `table` still in its log.

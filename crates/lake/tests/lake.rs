@@ -335,9 +335,11 @@ async fn a_one_day_query_reads_only_that_days_files() {
 }
 
 #[tokio::test]
-async fn a_query_engine_reads_the_lake_as_it_was_when_opened() {
+async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
     let (_dir, lake) = lake_with_days(2).await;
     let engine = QueryEngine::open(&lake).await.unwrap();
+    let all = "SELECT count(*) FROM logs.aws_s3serveraccess";
+    assert_eq!(count(&engine, all).await, 4);
     let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
     writer.push_event(
         LogType::S3ServerAccess,
@@ -345,10 +347,38 @@ async fn a_query_engine_reads_the_lake_as_it_was_when_opened() {
         "later",
     );
     writer.commit().await.unwrap();
-    let all = "SELECT count(*) FROM logs.aws_s3serveraccess";
     assert_eq!(count(&engine, all).await, 4);
+    let view = "SELECT count(*) FROM views.all_logs";
+    assert_eq!(count(&engine, view).await, 4);
     let reopened = QueryEngine::open(&lake).await.unwrap();
+    assert_eq!(count(&reopened, view).await, 5);
     assert_eq!(count(&reopened, all).await, 5);
+}
+
+#[tokio::test]
+async fn a_query_reads_only_the_tables_it_names() {
+    let (dir, lake) = lake_with_days(1).await;
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    writer.push_event(
+        LogType::CloudTrail,
+        &event("b", 200, "2026-03-01 05:00:00.000000000", 1),
+        "trail",
+    );
+    writer.commit().await.unwrap();
+    let broken = dir.path().join("logs/aws_cloudtrail/_delta_log");
+    for commit in std::fs::read_dir(&broken).unwrap() {
+        std::fs::write(commit.unwrap().path(), "not a Delta log").unwrap();
+    }
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let access_logs = "SELECT count(*) FROM logs.aws_s3serveraccess";
+    assert_eq!(count(&engine, access_logs).await, 2);
+    for sql in [
+        "SELECT count(*) FROM logs.aws_cloudtrail",
+        "SELECT count(*) FROM views.all_logs",
+    ] {
+        let err = engine.query(sql).await.unwrap_err().to_string();
+        assert!(err.contains("logs.aws_cloudtrail"), "{sql}: {err}");
+    }
 }
 
 #[tokio::test]

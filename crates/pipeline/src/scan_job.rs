@@ -119,7 +119,7 @@ pub fn record_scan(
 async fn current_posture(
     lake: &Lake,
 ) -> Result<Option<HashMap<(String, String), String>>, ScanRecordError> {
-    if lake.table(&TableId::compliance()).await?.is_none() {
+    if lake.table_handle(&TableId::compliance()).await?.is_none() {
         return Ok(None);
     }
     let engine = QueryEngine::open(lake)
