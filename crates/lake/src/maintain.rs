@@ -38,6 +38,7 @@ pub async fn compact(lake: &Lake, target_bytes: u64) -> Result<Vec<CompactReport
         let (_, metrics) = table
             .optimize()
             .with_target_size(target)
+            .with_writer_properties(crate::writer::parquet_properties())
             .await
             .map_err(|e| LakeError::delta(&id, "compacting", e))?;
         reports.push(CompactReport {

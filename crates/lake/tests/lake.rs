@@ -203,7 +203,8 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
     let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
     // Arrival order interleaves buckets, days and operations, as a busy log object does.
     let buckets = ["b0", "b1", "b2", "b3"];
-    let rows = 100_000u64;
+    // Two days of 150,000 rows: more than one row group each.
+    let rows = 300_000u64;
     for i in 0..rows {
         let day = 14 + i / 7 % 2;
         let second = (rows - i) % 60;
@@ -231,6 +232,11 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
         )
         .unwrap();
         let metadata = builder.metadata().clone();
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert!(
+            groups.len() == 2 && groups[0] == 131_072,
+            "{file:?}: rows per row group {groups:?}"
+        );
         let mut previous: Option<(String, String, i64)> = None;
         for batch in builder.build().unwrap() {
             let batch = batch.unwrap();
@@ -282,7 +288,7 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
     let engine = QueryEngine::open(&lake).await.unwrap();
     assert_eq!(
         count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess WHERE bucket = 'b2' AND operation = 'REST.PUT.OBJECT'").await,
-        12_500
+        37_500
     );
 }
 
