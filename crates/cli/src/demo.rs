@@ -11,7 +11,6 @@ use bucketwatch_pipeline::demo::generate::{ACCOUNT, ATTACKS};
 use bucketwatch_pipeline::demo::{DemoJob, DemoReport, SETTINGS_ENV, suggested_queries};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::runtime::Runtime;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -50,7 +49,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
     // Python copies the environment when the engine starts it, below.
     unsafe { std::env::set_var(SETTINGS_ENV, &settings) };
 
-    let runtime = Runtime::new().context("starting the async runtime")?;
+    let runtime = crate::runtime::runtime()?;
     let bar = terminal.then(|| {
         let bar = ProgressBar::new(prepared.objects as u64);
         bar.set_style(

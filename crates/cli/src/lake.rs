@@ -99,7 +99,7 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let runtime = Runtime::new().context("starting the async runtime")?;
+    let runtime = crate::runtime::runtime()?;
     let mut sources = Vec::new();
     for input in &args.inputs {
         sources.extend(Source::expand(input, &runtime).map_err(anyhow::Error::msg)?);
@@ -201,7 +201,7 @@ pub struct QueryArgs {
 }
 
 pub fn query(args: QueryArgs) -> anyhow::Result<u8> {
-    let runtime = Runtime::new().context("starting the async runtime")?;
+    let runtime = crate::runtime::runtime()?;
     let location = args.data.lake_location()?;
     let lake = Lake::open(&location)?;
     let started = std::time::Instant::now();
@@ -322,7 +322,7 @@ Example:
 }
 
 pub fn lake(command: LakeCommand) -> anyhow::Result<u8> {
-    let runtime = Runtime::new().context("starting the async runtime")?;
+    let runtime = crate::runtime::runtime()?;
     match command {
         LakeCommand::Compact { data, target_mib } => {
             let location = data.lake_location()?;

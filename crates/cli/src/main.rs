@@ -5,6 +5,7 @@ mod allocator;
 mod demo;
 mod lake;
 mod run;
+mod runtime;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

@@ -4,10 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use bucketwatch_pipeline::service::{AlertState, Metrics, Service, ServiceConfig};
 use clap::Args;
-use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
 use crate::lake::DataDirArgs;
@@ -65,7 +63,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
-    let runtime = Arc::new(Runtime::new().context("starting the async runtime")?);
+    let runtime = Arc::new(crate::runtime::runtime()?);
     let (stop, shutdown) = watch::channel(false);
     runtime.spawn(async move {
         wait_for_signal().await;

@@ -136,10 +136,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
                     }) as Arc<dyn Fn(usize, usize) + Send + Sync>
                 }),
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
+            let runtime = crate::runtime::runtime()?;
             let collected = runtime
                 .block_on(bucketwatch_scan::collect(&options))
                 .context("the scan could not start")?;
@@ -219,7 +216,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 
 /// Stores the scan in the lake and its new failures in the alert store of the data directory.
 fn record(data: &DataDirArgs, engine: &Engine, report: &ScanReport) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = crate::runtime::runtime()?;
     let location = data.lake_location()?;
     let lake = Lake::open(&location)?;
     let mut writer = runtime
