@@ -550,12 +550,6 @@ fn cluster(id: &TableId, batch: RecordBatch) -> Result<RecordBatch, ArrowError> 
 /// file was one group and a one-day query ran on one core. DuckDB writes 122,880.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// A new table's `delta.checkpointInterval`: a checkpoint (the table's state in one Parquet
-/// file) every 10 commits, Delta's Spark default, where delta-rs's 100 left readers parsing up
-/// to 99 JSON commits, each with its `bucketwatch.units`, twice per query (schema, then files).
-const CHECKPOINT_INTERVAL: &str = "delta.checkpointInterval";
-const CHECKPOINT_EVERY: &str = "10";
-
 /// How every data file of the lake is written (ingest and compaction alike): delta-rs's
 /// defaults (Snappy), with smaller row groups.
 pub(crate) fn parquet_properties() -> WriterProperties {
@@ -592,7 +586,6 @@ async fn write(
         .with_schema_mode(SchemaMode::Merge)
         .with_partition_columns(partitions)
         .with_writer_properties(parquet_properties())
-        .with_configuration([(CHECKPOINT_INTERVAL, Some(CHECKPOINT_EVERY))])
         .with_commit_properties(CommitProperties::default().with_metadata(metadata))
         .await
         .map_err(|e| LakeError::delta(id, "committing rows to", e))?;

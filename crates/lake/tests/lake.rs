@@ -388,39 +388,6 @@ async fn a_query_reads_only_the_tables_it_names() {
 }
 
 #[tokio::test]
-async fn a_table_is_checkpointed_every_ten_commits() {
-    // Twelve commits: versions 0 to 11, a checkpoint at version 9.
-    let (dir, lake) = lake_with_days(6).await;
-    let log = dir.path().join("logs/aws_s3serveraccess/_delta_log");
-    let checkpoints: Vec<String> = std::fs::read_dir(&log)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains(".checkpoint."))
-        .collect();
-    assert_eq!(checkpoints, ["00000000000000000009.checkpoint.parquet"]);
-    let engine = QueryEngine::open(&lake).await.unwrap();
-    assert_eq!(
-        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess").await,
-        12
-    );
-    // A unit committed before the checkpoint is still known: replaying it adds nothing.
-    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
-    for (unit, row) in [("d1h1", 101), ("fresh", 9_999)] {
-        writer.push_event(
-            LogType::S3ServerAccess,
-            &event("b", 200, "2026-03-01 01:00:00.000000000", row),
-            unit,
-        );
-    }
-    writer.commit().await.unwrap();
-    let engine = QueryEngine::open(&lake).await.unwrap();
-    assert_eq!(
-        count(&engine, "SELECT count(*) FROM logs.aws_s3serveraccess").await,
-        13
-    );
-}
-
-#[tokio::test]
 async fn time_filters_select_the_right_rows() {
     let (_dir, lake) = lake_with_days(5).await;
     // On both bounds of the whole-day filter below: the start is in, the end is out.
