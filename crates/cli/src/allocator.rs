@@ -20,15 +20,32 @@ const PURGE_DELAY: c_int = 15;
 /// mimalloc 3 keeps it 1,000 ms (its arenas ten times that): a worker's lake commits free a
 /// batch's buffers every few seconds, and keeping them a second held about 100–130 MB more at
 /// the peak of `ingest` with the service's batching. 100 ms gives most of that back for 0–9%
-/// more wall time in two A/B sittings; 0 gives the rest for 6–25% (docs/BENCHMARKS.md,
-/// Service). Memory is the service's missed target, so it gets the default.
+/// more wall time in two A/B sittings (docs/BENCHMARKS.md, Service).
 const PURGE_DELAY_MS: c_long = 100;
 
+/// The same for `run`, a long-running worker whose memory is what a host must provision: its
+/// peak fell from 503–509 MB to 427–442 MB on the service benchmark, for 0–13% fewer events/s
+/// in an alternating A/B (more system time returning and re-faulting pages).
+const SERVICE_PURGE_DELAY_MS: c_long = 0;
+
+/// What the process is, for its allocator settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// A command that ends: backfills, queries, tests.
+    Batch,
+    /// `bucketwatch run`.
+    Service,
+}
+
 /// Applies bucketwatch's allocator settings; a `MIMALLOC_*` environment variable still wins.
-/// Call first thing in `main`.
-pub fn configure() {
+/// Call before the command starts its work.
+pub fn configure(workload: Workload) {
+    let delay = match workload {
+        Workload::Batch => PURGE_DELAY_MS,
+        Workload::Service => SERVICE_PURGE_DELAY_MS,
+    };
     // SAFETY: sets a plain integer option; mimalloc reads it when it next purges.
-    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, PURGE_DELAY_MS) }
+    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, delay) }
 }
 
 #[cfg(test)]
@@ -70,7 +87,7 @@ mod tests {
             );
         }
         assert_eq!(purge_delay_ms(), 1234);
-        configure();
+        configure(Workload::Service);
         assert_eq!(
             purge_delay_ms(),
             1234,
@@ -86,7 +103,9 @@ mod tests {
                 None,
             );
         }
-        configure();
+        configure(Workload::Batch);
         assert_eq!(purge_delay_ms(), PURGE_DELAY_MS);
+        configure(Workload::Service);
+        assert_eq!(purge_delay_ms(), SERVICE_PURGE_DELAY_MS);
     }
 }

@@ -308,8 +308,11 @@ fn parse_log_type(s: &str) -> Result<LogType, String> {
 }
 
 fn main() -> ExitCode {
-    allocator::configure();
     let cli = Cli::parse();
+    allocator::configure(match cli.command {
+        Command::Run(_) => allocator::Workload::Service,
+        _ => allocator::Workload::Batch,
+    });
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Parse(args) => parse(args),
