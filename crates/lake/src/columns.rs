@@ -18,7 +18,7 @@ use deltalake::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, ListBuilder,
     StringBuilder, TimestampMicrosecondBuilder,
 };
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
 use jiter::{Jiter, JiterError, Peek};
@@ -53,6 +53,12 @@ pub enum ColumnKind {
     Json,
 }
 
+/// A text list's item: named `element`, as Delta's schema and Parquet's LIST type name it, so
+/// a batch's schema equals the one delta-rs reads back from the table.
+fn list_item() -> FieldRef {
+    Arc::new(Field::new("element", DataType::Utf8, true))
+}
+
 impl ColumnKind {
     pub fn data_type(self) -> DataType {
         match self {
@@ -61,9 +67,7 @@ impl ColumnKind {
             ColumnKind::Float => DataType::Float64,
             ColumnKind::Bool => DataType::Boolean,
             ColumnKind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            ColumnKind::TextList => {
-                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-            }
+            ColumnKind::TextList => DataType::List(list_item()),
         }
     }
 
@@ -294,10 +298,10 @@ impl Builder {
             ColumnKind::Time => Builder::Time(
                 TimestampMicrosecondBuilder::with_capacity(items).with_timezone("UTC"),
             ),
-            ColumnKind::TextList => Builder::TextList(ListBuilder::with_capacity(
-                StringBuilder::with_capacity(items, bytes),
-                items,
-            )),
+            ColumnKind::TextList => Builder::TextList(
+                ListBuilder::with_capacity(StringBuilder::with_capacity(items, bytes), items)
+                    .with_field(list_item()),
+            ),
             ColumnKind::Json => Builder::Json(StringBuilder::with_capacity(items, bytes)),
         }
     }
