@@ -231,13 +231,12 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// A chunk with room for `line_bytes` of lines and `records` records: the size of the
-    /// previous chunk, so that filling one does not copy it over and over as it grows.
-    fn new(unit: String, line_bytes: usize, records: usize) -> Chunk {
+    /// A chunk sized like the last full one (see [`ChunkSize`]).
+    fn new(unit: String, size: ChunkSize) -> Chunk {
         Chunk {
             unit,
-            lines: Vec::with_capacity(line_bytes),
-            records: Vec::with_capacity(records),
+            lines: Vec::with_capacity(size.line_bytes + size.line_bytes / 8),
+            records: Vec::with_capacity(size.records),
             detections: Vec::new(),
         }
     }
@@ -253,6 +252,15 @@ impl Chunk {
     fn records(&self) -> impl Iterator<Item = (LogType, &[u8])> {
         (0..self.records.len()).map(|i| self.record(i))
     }
+}
+
+/// The size of the last full chunk, across objects: a new chunk gets its room (lines an eighth
+/// longer), so that filling one does not copy its lines over and over as they grow, nor double
+/// a buffer sized exactly like the last one for a few longer lines at its end.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChunkSize {
+    line_bytes: usize,
+    records: usize,
 }
 
 /// What the reading thread tells the writing thread, in order.
@@ -331,11 +339,9 @@ impl IngestJob {
                     match step {
                         Step::Chunk(chunk) => {
                             state.records += chunk.records.len() as u64;
-                            for (log_type, line) in chunk.records() {
-                                writer
-                                    .push_event_json(log_type, line, &chunk.unit)
-                                    .expect("the normalizer writes one JSON object per record");
-                            }
+                            writer
+                                .push_events_json(&chunk.unit, chunk.records())
+                                .expect("the normalizer writes one JSON object per record");
                             close_chunk(chunk, store, writer, &mut report)?;
                             if writer.buffered_rows() >= self.commit_rows {
                                 let committed = writer.commit_in_background(runtime.handle())?;
@@ -406,6 +412,7 @@ impl IngestJob {
         let mut totals = ReadTotals::default();
         // One normalizer per forced log type: each keeps its own buffers and counts.
         let mut normalizers: Vec<(Option<LogType>, Normalizer)> = Vec::new();
+        let mut chunk_size = ChunkSize::default();
         for (index, (item, id)) in self.items.iter().zip(ids).enumerate() {
             let step = match id {
                 Err(message) => Step::Unidentified(ItemError {
@@ -429,6 +436,7 @@ impl IngestJob {
                         engine,
                         runtime,
                         normalizer,
+                        &mut chunk_size,
                         &mut totals.changed_buckets,
                         &send,
                     );
@@ -465,6 +473,7 @@ impl IngestJob {
         engine: &Engine,
         runtime: &Runtime,
         normalizer: &mut Normalizer,
+        chunk_size: &mut ChunkSize,
         changed_buckets: &mut BTreeSet<String>,
         send: &SyncSender<Step>,
     ) -> Result<(), Failure> {
@@ -480,12 +489,10 @@ impl IngestJob {
         // their lines) are dropped here rather than held until the chunk is written.
         let mut samples = SampleSieve::default();
         let no_event = Arc::new(Value::Null);
-        let new_chunk = |index: u64, like: Option<&Chunk>| {
-            let (bytes, records) = like.map_or((0, 0), |c| (c.lines.len(), c.records.len()));
-            Chunk::new(format!("{object_id}#{index}"), bytes, records)
-        };
+        let new_chunk =
+            |index: u64, size: ChunkSize| Chunk::new(format!("{object_id}#{index}"), size);
         let mut chunk_index = 0u64;
-        let mut chunk = new_chunk(chunk_index, None);
+        let mut chunk = new_chunk(chunk_index, *chunk_size);
         loop {
             let unit = framer.next_unit().map_err(|e| {
                 Failure::Input(format!(
@@ -524,7 +531,11 @@ impl IngestJob {
             }
             if chunk.records.len() as u64 == self.chunk_records {
                 chunk_index += 1;
-                let next = new_chunk(chunk_index, Some(&chunk));
+                *chunk_size = ChunkSize {
+                    line_bytes: chunk.lines.len(),
+                    records: chunk.records.len(),
+                };
+                let next = new_chunk(chunk_index, *chunk_size);
                 let full = std::mem::replace(&mut chunk, next);
                 samples.clear();
                 send.send(Step::Chunk(full)).map_err(|_| Failure::Stopped)?;
