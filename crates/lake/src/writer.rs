@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use bucketwatch_core::{LogType, Timestamp};
-use deltalake::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
-use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take, take_record_batch};
+use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take};
 use deltalake::arrow::datatypes::Date32Type;
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::arrow::error::ArrowError;
@@ -506,18 +506,18 @@ impl PendingCommit {
                 table: id.to_string(),
                 source: e,
             })?;
-            let batch = Clustered::new(&id, batch).map_err(|e| LakeError::Arrow {
+            let batch = cluster(&id, batch).map_err(|e| LakeError::Arrow {
                 table: id.to_string(),
                 source: e,
             })?;
-            let rows = batch.batch.num_rows() as u64;
+            let rows = batch.num_rows() as u64;
             let units: Vec<String> = p.units.into_iter().collect();
             write(&self.lake, &id, table, batch, &units).await?;
             done.report.rows.insert(id.clone(), rows);
             done.units.push((id, units));
         }
         if !self.finished.is_empty() {
-            let batch = Clustered::arrival(ledger_batch(&self.finished)?);
+            let batch = ledger_batch(&self.finished)?;
             let objects: Vec<String> = self.finished.into_iter().map(|f| f.object_id).collect();
             let id = TableId::ledger();
             let table = self.lake.table(&id).await?;
@@ -532,83 +532,35 @@ impl PendingCommit {
     }
 }
 
-/// A commit's rows and the order they are written in. Log and rule tables are written sorted
-/// by day, rule, the log type's clustering columns and event time, so each Parquet page covers
-/// a narrow range of what queries filter on; other tables keep arrival order. The day goes
-/// first so each partition's rows are one contiguous run.
-///
-/// The sorted rows are gathered a few thousand at a time as they are written ([`rows`]), not
-/// as a sorted copy of the whole commit: a copy of that size, allocated and freed by every
-/// commit, was a fifth of ingest's page faults.
-///
-/// [`rows`]: Clustered::rows
-struct Clustered {
-    batch: RecordBatch,
-    /// Row indices in write order; `None` for arrival order.
-    order: Option<UInt32Array>,
-}
-
-impl Clustered {
-    fn new(id: &TableId, batch: RecordBatch) -> Result<Clustered, ArrowError> {
-        let Some(log_type) = id.log_type() else {
-            return Ok(Clustered::arrival(batch));
-        };
-        let rule = matches!(id.database, Database::RuleMatches | Database::RuleErrors)
-            .then_some("p_rule_id");
-        let keys: Vec<SortColumn> = std::iter::once(PARTITION_COLUMN)
-            .chain(rule)
-            .chain(clustering_columns(log_type).iter().copied())
-            .chain(["p_event_time"])
-            .filter_map(|name| batch.column_by_name(name))
-            .map(|values| SortColumn {
-                values: values.clone(),
-                options: None,
-            })
-            .collect();
-        let order = lexsort_to_indices(&keys, None)?;
-        Ok(Clustered {
-            batch,
-            order: Some(order),
+/// Sorts a log or rule table's rows by day, rule, the log type's clustering columns and event
+/// time, so each Parquet page covers a narrow range of what queries filter on; other tables
+/// keep arrival order. The day goes first so each partition's rows are one contiguous run.
+fn cluster(id: &TableId, batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let Some(log_type) = id.log_type() else {
+        return Ok(batch);
+    };
+    let rule =
+        matches!(id.database, Database::RuleMatches | Database::RuleErrors).then_some("p_rule_id");
+    let keys: Vec<SortColumn> = std::iter::once(PARTITION_COLUMN)
+        .chain(rule)
+        .chain(clustering_columns(log_type).iter().copied())
+        .chain(["p_event_time"])
+        .filter_map(|name| batch.column_by_name(name))
+        .map(|values| SortColumn {
+            values: values.clone(),
+            options: None,
         })
-    }
-
-    fn arrival(batch: RecordBatch) -> Clustered {
-        Clustered { batch, order: None }
-    }
-
-    /// Column `name` in write order.
-    fn column(&self, name: &str) -> Result<Option<ArrayRef>, ArrowError> {
-        let Some(column) = self.batch.column_by_name(name) else {
-            return Ok(None);
-        };
-        match &self.order {
-            Some(order) => take(column, order, None).map(Some),
-            None => Ok(Some(column.clone())),
-        }
-    }
-
-    /// Rows `offset..offset + len` in write order.
-    fn rows(&self, offset: usize, len: usize) -> Result<RecordBatch, ArrowError> {
-        match &self.order {
-            Some(order) => take_record_batch(&self.batch, &order.slice(offset, len)),
-            None => Ok(self.batch.slice(offset, len)),
-        }
-    }
-
-    /// Every row in write order.
-    fn into_batch(self) -> Result<RecordBatch, ArrowError> {
-        let Some(order) = self.order else {
-            return Ok(self.batch);
-        };
-        // Column by column, each unsorted column freed once its sorted copy exists: the commit
-        // holds one batch and a column, not two batches (it runs while the next batch fills).
-        let (schema, columns, _) = self.batch.into_parts();
-        let sorted = columns
-            .into_iter()
-            .map(|column| take(&column, &order, None))
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordBatch::try_new(schema, sorted)
-    }
+        .collect();
+    let order = lexsort_to_indices(&keys, None)?;
+    drop(keys);
+    // Column by column, each unsorted column freed once its sorted copy exists: the commit
+    // holds one batch and a column, not two batches (it runs while the next batch fills).
+    let (schema, columns, _) = batch.into_parts();
+    let sorted = columns
+        .into_iter()
+        .map(|column| take(&column, &order, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, sorted)
 }
 
 /// Rows per Parquet row group at most. DataFusion splits a scan by row group, so a day's file
@@ -629,7 +581,7 @@ async fn write(
     lake: &Lake,
     id: &TableId,
     table: Option<DeltaTable>,
-    batch: Clustered,
+    batch: RecordBatch,
     units: &[String],
 ) -> Result<(), LakeError> {
     let metadata = [(UNITS_KEY.to_string(), Value::from(units.to_vec()))];
@@ -649,10 +601,6 @@ async fn write(
     } else {
         vec![PARTITION_COLUMN.to_string()]
     };
-    let batch = batch.into_batch().map_err(|e| LakeError::Arrow {
-        table: id.to_string(),
-        source: e,
-    })?;
     table
         .write(vec![batch])
         .with_save_mode(SaveMode::Append)
@@ -673,21 +621,17 @@ enum Appended {
     NotHere,
 }
 
-/// Appends `batch` to an existing table in one commit, each partition's rows gathered in
-/// write order a few thousand at a time. delta-rs's write operation would copy every column
-/// to split the batch by partition (a `take` per partition), a copy of the commit's rows and a
-/// quarter of ingest's page faults; the write order leaves each day one run, so runs suffice.
+/// Appends `batch` to an existing table in one commit, each partition's rows a zero-copy
+/// slice. delta-rs's write operation would copy every column to split the batch by partition
+/// (a `take` per partition): after [`cluster`]'s sort, a second copy of the commit's rows, and
+/// a quarter of ingest's page faults. [`cluster`] leaves each day one run, so slices suffice.
 async fn append_runs(
     id: &TableId,
     table: &DeltaTable,
-    batch: &Clustered,
+    batch: &RecordBatch,
     metadata: &[(String, Value)],
 ) -> Result<Appended, LakeError> {
     let delta = |action, e| LakeError::delta(id, action, e);
-    let arrow = |e| LakeError::Arrow {
-        table: id.to_string(),
-        source: e,
-    };
     let snapshot = table
         .snapshot()
         .map_err(|e| delta("reading the schema", e))?;
@@ -695,41 +639,29 @@ async fn append_runs(
     let mut writer = RecordBatchWriter::for_table(table)
         .map_err(|e| delta("writing", e))?
         .with_writer_properties(parquet_properties());
-    if batch.batch.schema() != writer.arrow_schema() {
+    if batch.schema() != writer.arrow_schema() {
         return Ok(Appended::NotHere);
     }
-    let rows = batch.batch.num_rows();
-    let (days, runs) = match partition_columns.as_slice() {
-        [] => (None, vec![(0, rows)]),
-        [name] => {
-            let Some(days) = batch.column(name).map_err(arrow)? else {
-                return Ok(Appended::NotHere);
-            };
-            let Some(runs) = partition_runs(days.as_ref()) else {
-                return Ok(Appended::NotHere);
-            };
-            (Some((name, days)), runs)
-        }
-        _ => return Ok(Appended::NotHere),
+    let Some(runs) = partition_runs(batch, &partition_columns) else {
+        return Ok(Appended::NotHere);
     };
     for (start, len) in runs {
-        let values: IndexMap<_, _> = days
+        let slice = batch.slice(start, len);
+        let values = partition_columns
             .iter()
-            .map(|(name, days)| {
-                let value =
-                    ScalarExt::from_array(days.as_ref(), start).expect("a Date32 partition value");
-                (name.to_string(), value)
+            .map(|name| {
+                let column = slice
+                    .column_by_name(name)
+                    .expect("checked by partition_runs");
+                let value = ScalarExt::from_array(column.as_ref(), 0)
+                    .expect("a Date32 or string partition value");
+                (name.clone(), value)
             })
-            .collect();
-        for offset in (start..start + len).step_by(APPEND_ROWS) {
-            let slice = batch
-                .rows(offset, APPEND_ROWS.min(start + len - offset))
-                .map_err(arrow)?;
-            writer
-                .write_partition(slice, &values, WriteMode::Default)
-                .await
-                .map_err(|e| delta("writing", e))?;
-        }
+            .collect::<IndexMap<_, _>>();
+        writer
+            .write_partition(slice, &values, WriteMode::Default)
+            .await
+            .map_err(|e| delta("writing", e))?;
     }
     let adds = writer.flush().await.map_err(|e| delta("writing", e))?;
     let operation = DeltaOperation::Write {
@@ -745,13 +677,19 @@ async fn append_runs(
     Ok(Appended::Done)
 }
 
-/// Rows gathered per write in [`append_runs`]: small enough that each gather reuses the memory
-/// the previous one freed, large enough that a write's fixed cost is nothing.
-const APPEND_ROWS: usize = 8192;
-
-/// Each day's rows as `(offset, length)`, when every day is one run of rows and none is null.
-fn partition_runs(days: &dyn Array) -> Option<Vec<(usize, usize)>> {
-    let days = days.as_primitive_opt::<Date32Type>()?;
+/// Each partition's rows as `(offset, length)`, when every partition is one run of rows with
+/// no null value; the whole batch when the table is not partitioned.
+fn partition_runs(
+    batch: &RecordBatch,
+    partition_columns: &[String],
+) -> Option<Vec<(usize, usize)>> {
+    let rows = batch.num_rows();
+    let [name] = partition_columns else {
+        return partition_columns.is_empty().then(|| vec![(0, rows)]);
+    };
+    let days = batch
+        .column_by_name(name)?
+        .as_primitive_opt::<Date32Type>()?;
     if days.null_count() > 0 {
         return None;
     }
@@ -759,8 +697,8 @@ fn partition_runs(days: &dyn Array) -> Option<Vec<(usize, usize)>> {
     let mut runs = Vec::new();
     let mut seen = HashSet::new();
     let mut start = 0;
-    for i in 1..=values.len() {
-        if i == values.len() || values[i] != values[start] {
+    for i in 1..=rows {
+        if i == rows || values[i] != values[start] {
             if !seen.insert(values[start]) {
                 return None;
             }
@@ -864,25 +802,38 @@ mod tests {
         assert!(writer.push_events_json("u2", not_an_object).is_err());
     }
 
+    fn days(values: &[Option<i32>]) -> RecordBatch {
+        let field = Field::new(PARTITION_COLUMN, DataType::Date32, true);
+        let column = deltalake::arrow::array::Date32Array::from(values.to_vec());
+        RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::new(column)]).unwrap()
+    }
+
     #[test]
     fn partitions_are_runs_only_when_each_day_is_contiguous() {
-        let runs = |v: &[Option<i32>]| {
-            partition_runs(&deltalake::arrow::array::Date32Array::from(v.to_vec()))
-        };
+        let partitioned = [PARTITION_COLUMN.to_string()];
+        let runs = |v: &[Option<i32>]| partition_runs(&days(v), &partitioned);
         assert_eq!(
             runs(&[Some(1), Some(1), Some(2), Some(3), Some(3), Some(3)]),
             Some(vec![(0, 2), (2, 1), (3, 3)])
         );
         assert_eq!(runs(&[Some(1), Some(2), Some(1)]), None);
         assert_eq!(runs(&[Some(1), None]), None);
+        assert_eq!(
+            partition_runs(&days(&[Some(1), Some(2), Some(1)]), &[]),
+            Some(vec![(0, 3)])
+        );
     }
 
     /// The rows `writer` buffers for `id`, as a commit would write them.
-    async fn commit_batch(writer: &mut LakeWriter, id: &TableId, table: &DeltaTable) -> Clustered {
+    async fn commit_batch(
+        writer: &mut LakeWriter,
+        id: &TableId,
+        table: &DeltaTable,
+    ) -> RecordBatch {
         let mut pending = writer.pending.remove(id).unwrap();
         let schema = table.snapshot().unwrap().snapshot().arrow_schema();
         pending.builder.adopt_schema(&schema);
-        Clustered::new(id, pending.builder.finish().unwrap()).unwrap()
+        cluster(id, pending.builder.finish().unwrap()).unwrap()
     }
 
     #[tokio::test]

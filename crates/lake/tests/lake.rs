@@ -195,8 +195,8 @@ async fn rows_are_clustered_by_bucket_so_pages_of_other_buckets_can_be_skipped()
     clustered_days(false).await;
 }
 
-/// The same through the append path: a commit to a table that exists writes each day's rows
-/// a few thousand at a time, in the same order, not through delta-rs's write operation.
+/// The same through the append path: a commit to a table that exists writes each day's run of
+/// the sorted rows itself, not through delta-rs's write operation.
 #[tokio::test]
 async fn rows_appended_to_a_table_are_clustered_the_same() {
     clustered_days(true).await;
