@@ -654,7 +654,7 @@ async fn append_runs(
                     .column_by_name(name)
                     .expect("checked by partition_runs");
                 let value = ScalarExt::from_array(column.as_ref(), 0)
-                    .expect("a Date32 or string partition value");
+                    .expect("partition_runs found a Date32 value here");
                 (name.clone(), value)
             })
             .collect::<IndexMap<_, _>>();
