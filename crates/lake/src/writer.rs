@@ -494,22 +494,7 @@ impl PendingCommit {
                 continue;
             }
             let table = self.lake.table(&id).await?;
-            if let Some(table) = &table {
-                let schema = table
-                    .snapshot()
-                    .map_err(|e| LakeError::delta(&id, "reading the schema", e))?
-                    .snapshot()
-                    .arrow_schema();
-                p.builder.adopt_schema(&schema);
-            }
-            let batch = p.builder.finish().map_err(|e| LakeError::Arrow {
-                table: id.to_string(),
-                source: e,
-            })?;
-            let batch = cluster(&id, batch).map_err(|e| LakeError::Arrow {
-                table: id.to_string(),
-                source: e,
-            })?;
+            let batch = commit_batch(&id, &mut p.builder, table.as_ref())?;
             let rows = batch.num_rows() as u64;
             let units: Vec<String> = p.units.into_iter().collect();
             write(&self.lake, &id, table, batch, &units).await?;
@@ -530,6 +515,28 @@ impl PendingCommit {
         }
         Ok(done)
     }
+}
+
+/// The rows buffered in `builder` for table `id`, as a commit writes them: in the table's
+/// schema when it exists (its columns' order and types), clustered.
+fn commit_batch(
+    id: &TableId,
+    builder: &mut BatchBuilder,
+    table: Option<&DeltaTable>,
+) -> Result<RecordBatch, LakeError> {
+    if let Some(table) = table {
+        let schema = table
+            .snapshot()
+            .map_err(|e| LakeError::delta(id, "reading the schema", e))?
+            .snapshot()
+            .arrow_schema();
+        builder.adopt_schema(&schema);
+    }
+    let arrow = |source| LakeError::Arrow {
+        table: id.to_string(),
+        source,
+    };
+    cluster(id, builder.finish().map_err(arrow)?).map_err(arrow)
 }
 
 /// Sorts a log or rule table's rows by day, rule, the log type's clustering columns and event
@@ -825,15 +832,9 @@ mod tests {
     }
 
     /// The rows `writer` buffers for `id`, as a commit would write them.
-    async fn commit_batch(
-        writer: &mut LakeWriter,
-        id: &TableId,
-        table: &DeltaTable,
-    ) -> RecordBatch {
+    fn pending_batch(writer: &mut LakeWriter, id: &TableId, table: &DeltaTable) -> RecordBatch {
         let mut pending = writer.pending.remove(id).unwrap();
-        let schema = table.snapshot().unwrap().snapshot().arrow_schema();
-        pending.builder.adopt_schema(&schema);
-        cluster(id, pending.builder.finish().unwrap()).unwrap()
+        commit_batch(id, &mut pending.builder, Some(table)).unwrap()
     }
 
     #[tokio::test]
@@ -859,7 +860,7 @@ mod tests {
         }
         let id = TableId::for_log_type(Database::Logs, LogType::S3ServerAccess);
         let table = lake.table(&id).await.unwrap().unwrap();
-        let batch = commit_batch(&mut writer, &id, &table).await;
+        let batch = pending_batch(&mut writer, &id, &table);
         let metadata = [(UNITS_KEY.to_string(), json!(["u2"]))];
         let appended = append_runs(&id, &table, &batch, &metadata).await.unwrap();
         assert!(matches!(appended, Appended::Done));
@@ -909,7 +910,7 @@ mod tests {
             .unwrap();
         let id = TableId::for_log_type(Database::Logs, LogType::S3ServerAccess);
         let table = lake.table(&id).await.unwrap().unwrap();
-        let batch = commit_batch(&mut writer, &id, &table).await;
+        let batch = pending_batch(&mut writer, &id, &table);
         let appended = append_runs(&id, &table, &batch, &[]).await.unwrap();
         assert!(matches!(appended, Appended::NotHere));
         let table = lake.table(&id).await.unwrap().unwrap();
