@@ -11,6 +11,7 @@
 /// The Arrow version the lake's batches are built with, for callers that format results.
 pub use deltalake::arrow;
 
+mod cluster;
 pub mod columns;
 pub mod maintain;
 pub mod query;

@@ -18,10 +18,8 @@ use std::sync::Arc;
 use bucketwatch_core::{LogType, Timestamp};
 use deltalake::arrow::array::{Array, AsArray};
 use deltalake::arrow::array::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
-use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take};
 use deltalake::arrow::datatypes::Date32Type;
 use deltalake::arrow::datatypes::{DataType, Field, Schema};
-use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::kernel::scalars::ScalarExt;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
@@ -38,9 +36,10 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::LakeError;
+use crate::cluster::cluster;
 use crate::columns::{
     BatchBuilder, BatchSizes, ColumnKind, NotAnObject, PARTITION_COLUMN, RuleColumns,
-    cloudsecurity_columns, clustering_columns, declared_columns,
+    cloudsecurity_columns, declared_columns,
 };
 use crate::table::{Database, LakeLocation, TableId};
 
@@ -537,37 +536,6 @@ fn commit_batch(
         source,
     };
     cluster(id, builder.finish().map_err(arrow)?).map_err(arrow)
-}
-
-/// Sorts a log or rule table's rows by day, rule, the log type's clustering columns and event
-/// time, so each Parquet page covers a narrow range of what queries filter on; other tables
-/// keep arrival order. The day goes first so each partition's rows are one contiguous run.
-fn cluster(id: &TableId, batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let Some(log_type) = id.log_type() else {
-        return Ok(batch);
-    };
-    let rule =
-        matches!(id.database, Database::RuleMatches | Database::RuleErrors).then_some("p_rule_id");
-    let keys: Vec<SortColumn> = std::iter::once(PARTITION_COLUMN)
-        .chain(rule)
-        .chain(clustering_columns(log_type).iter().copied())
-        .chain(["p_event_time"])
-        .filter_map(|name| batch.column_by_name(name))
-        .map(|values| SortColumn {
-            values: values.clone(),
-            options: None,
-        })
-        .collect();
-    let order = lexsort_to_indices(&keys, None)?;
-    drop(keys);
-    // Column by column, each unsorted column freed once its sorted copy exists: the commit
-    // holds one batch and a column, not two batches (it runs while the next batch fills).
-    let (schema, columns, _) = batch.into_parts();
-    let sorted = columns
-        .into_iter()
-        .map(|column| take(&column, &order, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema, sorted)
 }
 
 /// Rows per Parquet row group at most. DataFusion splits a scan by row group, so a day's file
