@@ -393,6 +393,10 @@ impl Builder {
     fn append_scalar(&mut self, value: &Scalar<'_>, scratch: &mut Vec<u8>) -> bool {
         match (self, value) {
             (b, Scalar::Value(v)) => return b.append(v, scratch),
+            (Builder::TextList(b), Scalar::Array(text)) => return append_text_list(b, text),
+            (b, Scalar::Array(text)) => {
+                return serde_json::from_slice(text).is_ok_and(|v: Value| b.append(&v, scratch));
+            }
             (_, Scalar::Null) => return false,
             (Builder::Text(b), Scalar::Str(s)) => b.append_value(s),
             (Builder::Time(b), Scalar::Str(s)) => match Timestamp::parse_iso8601(s.as_bytes()) {
@@ -436,14 +440,42 @@ struct Capacity {
     bytes: usize,
 }
 
-/// One field's value as [`BatchBuilder::push_json`] reads it: the common scalar kinds without
-/// building a `Value`, anything else (floats, numbers beyond i64, objects, arrays) as one.
+/// One field's value as [`BatchBuilder::push_json`] reads it: the common scalar kinds and
+/// arrays without building a `Value`, anything else (floats, numbers beyond i64, objects) as
+/// one.
 enum Scalar<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Str(&'a str),
+    /// A JSON array's text: a text list column reads its strings straight from it (the
+    /// `p_any_*` indicators of every row), other columns parse it.
+    Array(&'a [u8]),
     Value(&'a Value),
+}
+
+/// Appends the JSON array `text` to a text list column when every item is a string; `false`
+/// (nothing appended) otherwise. Checks the items first, so a mixed array appends nothing.
+fn append_text_list(b: &mut ListBuilder<StringBuilder>, text: &[u8]) -> bool {
+    /// Calls `each` on every item; `None` at an item that is not a string.
+    fn strings(text: &[u8], mut each: impl FnMut(&str)) -> Option<()> {
+        let mut j = Jiter::new(text);
+        let mut next = j.known_array().ok()?;
+        while let Some(peek) = next {
+            if peek != Peek::String {
+                return None;
+            }
+            each(j.known_str().ok()?);
+            next = j.array_step().ok()?;
+        }
+        j.finish().ok()
+    }
+    if strings(text, |_| {}).is_none() {
+        return false;
+    }
+    let appended = strings(text, |item| b.values().append_value(item));
+    b.append(true);
+    appended.is_some()
 }
 
 impl Scalar<'_> {
@@ -453,6 +485,7 @@ impl Scalar<'_> {
             Scalar::Bool(v) => Value::Bool(*v),
             Scalar::Int(v) => Value::from(*v),
             Scalar::Str(s) => Value::String(s.to_string()),
+            Scalar::Array(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
             Scalar::Value(v) => (*v).clone(),
         }
     }
@@ -464,6 +497,7 @@ impl Scalar<'_> {
             Scalar::Bool(_) => Some(ColumnKind::Bool),
             Scalar::Int(_) => Some(ColumnKind::Int),
             Scalar::Str(_) => Some(ColumnKind::Text),
+            Scalar::Array(_) => Some(ColumnKind::Json),
             Scalar::Value(v) => ColumnKind::infer(v),
         }
     }
@@ -498,17 +532,19 @@ pub struct RuleColumns<'a> {
 pub struct BatchBuilder {
     names: Vec<String>,
     kinds: Vec<ColumnKind>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, ahash::RandomState>,
     builders: Vec<Builder>,
     partition: Date32Builder,
     extra: StringBuilder,
     rows: usize,
-    /// For the n-th field of a row, the column the n-th field of the last row that had one went
-    /// to (`usize::MAX`: none yet). A log type's rows list their fields in one order, so
-    /// checking the hint first spares lowercasing and hashing nearly every name.
+    /// At `c + 1`, the column of the field that last followed a field of column `c`; at 0,
+    /// that of a row's first field (`usize::MAX`: none yet). A log type's rows list their
+    /// fields in one order, so checking the hint first spares lowercasing and hashing nearly
+    /// every name. Keyed by the previous column rather than the field's position, an optional
+    /// field present in one row and absent in the next misses once, not for every later field.
     hints: Vec<usize>,
-    /// The position of the field being filed in its row.
-    field: usize,
+    /// The column of the row's last field that had one (`usize::MAX` at the row's start).
+    previous: usize,
     /// The field being filed, and its lowercased name.
     key: String,
     lower: String,
@@ -523,13 +559,13 @@ impl BatchBuilder {
         let mut b = BatchBuilder {
             names: Vec::new(),
             kinds: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             builders: Vec::new(),
             partition: Date32Builder::new(),
             extra: StringBuilder::new(),
             rows: 0,
             hints: Vec::new(),
-            field: 0,
+            previous: usize::MAX,
             key: String::new(),
             lower: String::new(),
             scratch: Vec::new(),
@@ -655,6 +691,10 @@ impl BatchBuilder {
                     }
                     self.put(&Scalar::Str(v));
                 }
+                Peek::Array => {
+                    j.known_skip(peek).map_err(|e| bad(e, &j))?;
+                    self.put(&Scalar::Array(&event[start..j.current_index()]));
+                }
                 _ => {
                     j.known_skip(peek).map_err(|e| bad(e, &j))?;
                     let text = &event[start..j.current_index()];
@@ -663,7 +703,7 @@ impl BatchBuilder {
                         .then(|| std::str::from_utf8(text).ok()?.parse().ok());
                     match int.flatten() {
                         Some(v) => self.put(&Scalar::Int(v)),
-                        // Floats, numbers beyond i64, objects and arrays: as `push` files them.
+                        // Floats, numbers beyond i64 and objects: as `push` files them.
                         None => {
                             let value: Value = serde_json::from_slice(text)
                                 .map_err(|e| NotAnObject(e.to_string()))?;
@@ -694,11 +734,10 @@ impl BatchBuilder {
 
     /// Files the field named `self.key` into its column, a new column, or `p_extra`.
     fn put(&mut self, value: &Scalar<'_>) {
-        let field = self.field;
-        self.field += 1;
+        let slot = self.previous.wrapping_add(1);
         // A hinted column was found by its lowercased name, so a key equal to it ignoring
         // case is exactly the key the lookup below would find it by.
-        let hinted = self.hints.get(field).copied().filter(|&i| {
+        let hinted = self.hints.get(slot).copied().filter(|&i| {
             self.names
                 .get(i)
                 .is_some_and(|n| n.eq_ignore_ascii_case(&self.key))
@@ -707,10 +746,10 @@ impl BatchBuilder {
             Some(i) => Some(i),
             None => match self.find_column(value) {
                 Some(Some(i)) => {
-                    if self.hints.len() <= field {
-                        self.hints.resize(field + 1, usize::MAX);
+                    if self.hints.len() <= slot {
+                        self.hints.resize(slot + 1, usize::MAX);
                     }
-                    self.hints[field] = i;
+                    self.hints[slot] = i;
                     Some(i)
                 }
                 Some(None) => None,
@@ -718,6 +757,9 @@ impl BatchBuilder {
                 None => return,
             },
         };
+        if let Some(i) = column {
+            self.previous = i;
+        }
         let fitted = match column {
             // A second key that differs only in letter case already filled this row.
             Some(i) if self.builders[i].len() > self.rows => false,
@@ -769,7 +811,7 @@ impl BatchBuilder {
             self.extra.append_value(text);
         }
         self.rows += 1;
-        self.field = 0;
+        self.previous = usize::MAX;
         for b in &mut self.builders {
             if b.len() < self.rows {
                 b.append_null();
@@ -908,9 +950,9 @@ mod tests {
     #[test]
     fn json_text_and_parsed_objects_make_the_same_rows() {
         let lines = [
-            r#"{"bucket":"b\u00e9\"q","httpstatus":403,"bytessent":-12,"time":"2026-03-14T10:00:01Z","p_event_time":"2026-03-14 10:00:01.000000000","p_any_ip_addresses":["192.0.2.1","192.0.2.2"],"additionalfields":{"z":1,"a":[true,null]}}"#,
+            r#"{"bucket":"b\u00e9\"q","httpstatus":403,"bytessent":-12,"time":"2026-03-14T10:00:01Z","p_event_time":"2026-03-14 10:00:01.000000000","p_any_ip_addresses":["192.0.2.1","192.0.2.2"],"p_any_domain_names":["a\"b\u00e9",""],"additionalfields":{"z":1,"a":[true,null]}}"#,
             r#"{"bucket":null,"httpstatus":"not a number","objectsize":18446744073709551615,"totaltime":1.5,"p_any_aws_arns":["x",1],"newfield":2.25,"Bad Name":"v","p_event_time":"2026-03-15 00:00:00Z"}"#,
-            r#"{"newfield":7,"otherfield":true,"nested":{"k":"v"},"listfield":[1,2],"p_event_time":"garbage","requester":"  spaced  "}"#,
+            r#"{"newfield":7,"otherfield":true,"nested":{"k":"v"},"listfield":[1,2],"p_any_aws_arns":[],"p_event_time":"garbage","requester":"  spaced  "}"#,
             r#"{}"#,
         ];
         let mut from_text = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
