@@ -18,7 +18,9 @@ use std::hash::BuildHasherDefault;
 use ahash::AHasher;
 use deltalake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take};
-use deltalake::arrow::datatypes::{DataType, Date32Type, Int64Type, TimeUnit, TimestampMicrosecondType};
+use deltalake::arrow::datatypes::{
+    DataType, Date32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+};
 use deltalake::arrow::error::ArrowError;
 
 use crate::columns::{PARTITION_COLUMN, clustering_columns};
@@ -114,15 +116,16 @@ struct Ordinals {
 impl Ordinals {
     fn of(column: &dyn Array) -> Option<Ordinals> {
         match column.data_type() {
-            DataType::Date32 => Self::of_integers(column.as_primitive::<Date32Type>().iter().map(
-                |v| v.map(i64::from),
-            )),
-            DataType::Int64 => Self::of_integers(column.as_primitive::<Int64Type>().iter()),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => Self::of_integers(
+            DataType::Date32 => Self::of_integers(
                 column
-                    .as_primitive::<TimestampMicrosecondType>()
-                    .iter(),
+                    .as_primitive::<Date32Type>()
+                    .iter()
+                    .map(|v| v.map(i64::from)),
             ),
+            DataType::Int64 => Self::of_integers(column.as_primitive::<Int64Type>().iter()),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                Self::of_integers(column.as_primitive::<TimestampMicrosecondType>().iter())
+            }
             DataType::Utf8 => Self::of_strings(column.as_string::<i32>().iter()),
             _ => None,
         }
@@ -130,20 +133,18 @@ impl Ordinals {
 
     /// Integers as their offset from the smallest, plus one.
     fn of_integers(values: impl Iterator<Item = Option<i64>> + Clone) -> Option<Ordinals> {
-        let Some((min, max)) = values
-            .clone()
-            .flatten()
-            .fold(None, |range, v| match range {
-                None => Some((v, v)),
-                Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
-            })
-        else {
+        let Some((min, max)) = values.clone().flatten().fold(None, |range, v| match range {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+        }) else {
             return Some(Ordinals::nulls(values.count()));
         };
         // Offsets run to `max - min + 1`, which must not wrap to the null ordinal.
         let top = max.abs_diff(min).checked_add(1)?;
         Some(Ordinals {
-            values: values.map(|v| v.map_or(0, |v| v.abs_diff(min) + 1)).collect(),
+            values: values
+                .map(|v| v.map_or(0, |v| v.abs_diff(min) + 1))
+                .collect(),
             bits: u64::BITS - top.leading_zeros(),
         })
     }
@@ -287,16 +288,25 @@ mod tests {
         let packed = packed_keys(&[day.clone(), bucket.clone(), time.clone()]).unwrap();
         assert_eq!(packed.len(), 3);
         assert_eq!(
-            sort_indices(&[day.clone(), bucket, time]).unwrap().values().to_vec(),
+            sort_indices(&[day.clone(), bucket, time])
+                .unwrap()
+                .values()
+                .to_vec(),
             vec![1, 2, 0]
         );
         let extremes = Arc::new(Int64Array::from(vec![i64::MIN, i64::MAX])) as ArrayRef;
         assert!(packed_keys(&[extremes.clone()]).is_none());
-        assert_eq!(sort_indices(&[extremes]).unwrap().values().to_vec(), vec![0, 1]);
+        assert_eq!(
+            sort_indices(&[extremes]).unwrap().values().to_vec(),
+            vec![0, 1]
+        );
         // Three keys of 63 bits each.
         let wide = Arc::new(Int64Array::from(vec![0, 1 << 62, 7])) as ArrayRef;
         let three = [wide.clone(), wide.clone(), wide];
         assert!(packed_keys(&three).is_none());
-        assert_eq!(sort_indices(&three).unwrap().values().to_vec(), vec![0, 2, 1]);
+        assert_eq!(
+            sort_indices(&three).unwrap().values().to_vec(),
+            vec![0, 2, 1]
+        );
     }
 }
