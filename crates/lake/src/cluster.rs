@@ -295,7 +295,7 @@ mod tests {
             vec![1, 2, 0]
         );
         let extremes = Arc::new(Int64Array::from(vec![i64::MIN, i64::MAX])) as ArrayRef;
-        assert!(packed_keys(&[extremes.clone()]).is_none());
+        assert!(packed_keys(std::slice::from_ref(&extremes)).is_none());
         assert_eq!(
             sort_indices(&[extremes]).unwrap().values().to_vec(),
             vec![0, 1]
