@@ -485,7 +485,9 @@ impl Scalar<'_> {
             Scalar::Bool(v) => Value::Bool(*v),
             Scalar::Int(v) => Value::from(*v),
             Scalar::Str(s) => Value::String(s.to_string()),
-            Scalar::Array(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
+            // An array serde_json refuses (a number beyond f64) is kept as its text.
+            Scalar::Array(text) => serde_json::from_slice(text)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(text).into_owned())),
             Scalar::Value(v) => (*v).clone(),
         }
     }
@@ -1170,6 +1172,26 @@ mod tests {
         assert_eq!(
             extra,
             json!({"httpstatus": "not-a-number", "weird key!": 1})
+        );
+    }
+
+    /// An array serde_json cannot hold (a number beyond f64) is valid JSON text: it is kept,
+    /// as text, rather than dropped.
+    #[test]
+    fn arrays_no_column_can_hold_are_kept_as_text() {
+        let mut b = BatchBuilder::new(declared_columns(LogType::S3ServerAccess), false);
+        let line = br#"{"p_any_aws_arns":["a",1e400],"listfield":[1e400],"p_event_time":"2026-03-14 10:00:01Z"}"#;
+        b.push_json(line, None).unwrap();
+        let batch = b.finish().unwrap();
+        assert!(batch.column_by_name("p_any_aws_arns").unwrap().is_null(0));
+        let extra = batch
+            .column_by_name(EXTRA_COLUMN)
+            .unwrap()
+            .as_string::<i32>();
+        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        assert_eq!(
+            extra,
+            json!({"p_any_aws_arns": "[\"a\",1e400]", "listfield": "[1e400]"})
         );
     }
 
