@@ -13,9 +13,7 @@
 //! which gives the same order.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
-use ahash::AHasher;
 use deltalake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take};
 use deltalake::arrow::datatypes::{
@@ -153,8 +151,7 @@ impl Ordinals {
     fn of_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Option<Ordinals> {
         // Beyond this many distinct values a column is not a clustering key worth packing.
         const MAX_DISTINCT: usize = 1 << 16;
-        type FastMap<'a> = HashMap<&'a str, u64, BuildHasherDefault<AHasher>>;
-        let mut ids = FastMap::default();
+        let mut ids: HashMap<&str, u64, ahash::RandomState> = HashMap::default();
         // In order of first appearance; a row holds its value's position here plus one.
         let mut distinct: Vec<&str> = Vec::new();
         let mut rows: Vec<u64> = Vec::with_capacity(values.size_hint().0);
