@@ -948,6 +948,15 @@ mod tests {
         }
     }
 
+    /// Row `row`'s `p_extra`, parsed.
+    fn extra_of(batch: &RecordBatch, row: usize) -> Value {
+        let extra = batch
+            .column_by_name(EXTRA_COLUMN)
+            .unwrap()
+            .as_string::<i32>();
+        serde_json::from_str(extra.value(row)).unwrap()
+    }
+
     /// `push_json` files every field exactly as `push` does with the parsed object.
     #[test]
     fn json_text_and_parsed_objects_make_the_same_rows() {
@@ -994,12 +1003,8 @@ mod tests {
         };
         same(&text, &map);
         same(&rules.finish().unwrap(), &rules_map.finish().unwrap());
-        let extra = text
-            .column_by_name(EXTRA_COLUMN)
-            .unwrap()
-            .as_string::<i32>();
         assert_eq!(
-            serde_json::from_str::<Value>(extra.value(1)).unwrap(),
+            extra_of(&text, 1),
             json!({"httpstatus": "not a number", "objectsize": 18446744073709551615u64, "totaltime": 1.5, "p_any_aws_arns": ["x", 1], "Bad Name": "v"})
         );
     }
@@ -1060,14 +1065,9 @@ mod tests {
         // Every push ended its row: the builder is still consistent, and no text was lost.
         let batch = b.finish().unwrap();
         assert_eq!(batch.num_rows(), bad.len() + 1);
-        let extra = batch
-            .column_by_name(EXTRA_COLUMN)
-            .unwrap()
-            .as_string::<i32>();
         for (row, text) in bad.iter().enumerate() {
-            let extra: Value = serde_json::from_str(extra.value(row)).unwrap();
             assert_eq!(
-                extra[UNREADABLE_FIELD],
+                extra_of(&batch, row)[UNREADABLE_FIELD],
                 String::from_utf8_lossy(text).as_ref()
             );
         }
@@ -1164,11 +1164,7 @@ mod tests {
         );
         let batch = b.finish().unwrap();
         assert!(batch.column_by_name("httpstatus").unwrap().is_null(0));
-        let extra = batch
-            .column_by_name(EXTRA_COLUMN)
-            .unwrap()
-            .as_string::<i32>();
-        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        let extra = extra_of(&batch, 0);
         assert_eq!(
             extra,
             json!({"httpstatus": "not-a-number", "weird key!": 1})
@@ -1184,11 +1180,7 @@ mod tests {
         b.push_json(line, None).unwrap();
         let batch = b.finish().unwrap();
         assert!(batch.column_by_name("p_any_aws_arns").unwrap().is_null(0));
-        let extra = batch
-            .column_by_name(EXTRA_COLUMN)
-            .unwrap()
-            .as_string::<i32>();
-        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        let extra = extra_of(&batch, 0);
         assert_eq!(
             extra,
             json!({"p_any_aws_arns": "[\"a\",1e400]", "listfield": "[1e400]"})
@@ -1204,11 +1196,7 @@ mod tests {
         );
         let batch = b.finish().unwrap();
         let name = batch.column_by_name("name").unwrap().as_string::<i32>();
-        let extra = batch
-            .column_by_name(EXTRA_COLUMN)
-            .unwrap()
-            .as_string::<i32>();
-        let extra: Value = serde_json::from_str(extra.value(0)).unwrap();
+        let extra = extra_of(&batch, 0);
         // serde_json's map is sorted: "Name" fills the column, "name" is kept aside.
         assert_eq!(name.value(0), "a");
         assert_eq!(extra, json!({"name": "b"}));
