@@ -11,10 +11,10 @@ Conventions of the access-log format this relies on:
 - AWS services acting on their own behalf log as `svc:<service principal>` or `AmazonS3`.
 """
 
-import ipaddress
 from functools import lru_cache
 
 from bucketwatch_settings import is_ip  # noqa: F401  (re-exported for rules)
+from bucketwatch_settings import normalized_ip
 
 # Requester values of anonymous requests (no authenticated principal).
 ANONYMOUS_REQUESTERS = (None, "", "-", "Anonymous")
@@ -135,10 +135,7 @@ def remote_ip(event):
     value = event.get("remoteip")
     if not value or value == "-":
         return None
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return None
+    return normalized_ip(str(value))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -74,7 +74,13 @@ def _networks(cidrs: tuple) -> tuple:
     return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
-@lru_cache(maxsize=4096)
+# Rules ask about the same few thousand addresses over and over (a bucket's clients, a scanner's
+# burst), and parsing one with ipaddress costs more than the rest of a rule: answers are cached
+# per address text, in bounded caches (a few MB at most).
+_ADDRESSES_CACHED = 16384
+
+
+@lru_cache(maxsize=_ADDRESSES_CACHED)
 def _address(ip: str):
     try:
         return ipaddress.ip_address(ip)
@@ -87,13 +93,26 @@ def is_ip(value) -> bool:
     return _address(str(value)) is not None
 
 
+@lru_cache(maxsize=_ADDRESSES_CACHED)
+def normalized_ip(text: str):
+    """text (surrounding whitespace ignored) as an IP address in its normal notation
+    (`2001:db8::1` for `2001:0db8:0:0:0:0:0:1`), or None when it is not an address."""
+    address = _address(text.strip())
+    return None if address is None else str(address)
+
+
 def ip_in_cidrs(ip, cidrs) -> bool:
     """Whether ip (text) lies in any of cidrs; False for text that is not an IP address.
-    Networks and recent addresses are parsed once: rules call this for every event."""
-    address = _address(str(ip))
+    Networks and recent answers are cached: rules call this for every event."""
+    return _in_networks(str(ip), tuple(cidrs))
+
+
+@lru_cache(maxsize=_ADDRESSES_CACHED)
+def _in_networks(ip: str, cidrs: tuple) -> bool:
+    address = _address(ip)
     if address is None:
         return False
-    return any(address in network for network in _networks(tuple(cidrs)))
+    return any(address in network for network in _networks(cidrs))
 
 
 def matches_any(value, patterns) -> bool:
