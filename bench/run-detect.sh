@@ -204,7 +204,7 @@ FAILED=0
 
 # The summary line of a run's stderr -> "events matches errors self_rate", or nothing.
 summary_of() { # GROUP STDERR_FILE
-    if [[ $1 == py ]]; then
+    if [[ $1 == py || $1 == dec ]]; then
         sed -nE 's/^events=([0-9]+) matches=([0-9]+) seconds=[0-9.]+ events_per_s=([0-9]+).*/\1 \2 – \3/p' "$2" | tail -n1
     else
         sed -nE 's/^bucketwatch detect: ([0-9]+) events, ([0-9]+) matches, ([0-9]+) rule errors in [0-9.]+ s \(([0-9]+) events\/s\).*/\1 \2 \3 \4/p' "$2" | tail -n1
@@ -226,7 +226,7 @@ for rule in sorted(set(m) | set(e), key=str):
 }
 
 # measure NAME GROUP EVENTS RUNS TAG CMD...
-#   GROUP: py (the reference) | a | b | mem. TAG: non-empty = first run CMD once unpinned and
+#   GROUP: py (the reference) | dec (the reference, decoding only) | a | b | mem. TAG: non-empty = first run CMD once unpinned and
 #   keep its per-rule counts in $TMP/counts-TAG (bucketwatch cases, BENCH_VERIFY=1).
 measure() {
     local name=$1 group=$2 events=$3 runs=$4 tag=$5
@@ -289,7 +289,7 @@ measure() {
             [[ $group == py ]] && cp "$TMP/err" "$TMP/counts-ref.err"
         done
     fi
-    [[ $status == ok ]] || { [[ $group == py ]] || FAILED=1; }
+    [[ $status == ok ]] || { [[ $group == py || $group == dec ]] || FAILED=1; }
     local matches="" errors="" self=""
     [[ -n $best_sum ]] && read -r _ matches errors self <<<"$best_sum"
     R_NAME+=("$name") R_GROUP+=("$group") R_EVENTS+=("$events") R_SECS+=("${best:-}")
@@ -306,6 +306,8 @@ measure "(b) native path: bench/detect/native (7 native renditions)" b "$N" "$BE
     "$BUCKETWATCH" detect --content "$CONTENT_B" "$EVENTS"
 measure "Python reference: json.loads + the 5 Python rule functions" py "$PY_N" "$PY_RUNS" "" \
     "$PYTHON" "$REFERENCE" "${py_args[@]}" "$EVENTS"
+measure "Python reference, decoding only (json.loads, no rule called)" dec "$PY_N" "$PY_RUNS" "" \
+    "$PYTHON" "$REFERENCE" --decode-only "${py_args[@]}" "$EVENTS"
 if ((DETECT_MEM == 1)); then
     cat "$EVENTS_4X" >/dev/null
     measure "(c) memory: (a) on ${MEM_COPIES}x the events" mem $((MEM_COPIES * N)) 1 "" \
@@ -336,12 +338,13 @@ ref_counts() { # STDERR_FILE -> "RULE_ID MATCHES ERRORS" lines
 eps_of() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "" }'; }
 mb_of() { awk -v k="$1" 'BEGIN { if (k > 0) printf "%.1f", k / 1024 }'; }
 
-REF_EPS="" A_EPS="" B_EPS="" A_RSS="" MEM_RSS=""
+REF_EPS="" A_EPS="" B_EPS="" A_RSS="" MEM_RSS="" REF_SECS="" DEC_SECS=""
 for i in "${!R_NAME[@]}"; do
     [[ ${R_STATUS[$i]} == ok ]] || continue
     eps=$(eps_of "${R_EVENTS[$i]}" "${R_SECS[$i]}")
     case ${R_GROUP[$i]} in
-    py) REF_EPS=$eps ;;
+    py) REF_EPS=$eps REF_SECS=${R_SECS[$i]} ;;
+    dec) DEC_SECS=${R_SECS[$i]} ;;
     a) A_EPS=$eps A_RSS=${R_RSS[$i]} ;;
     b) B_EPS=$eps ;;
     mem) MEM_RSS=${R_RSS[$i]} ;;
@@ -458,6 +461,8 @@ PY_RATIO="" MEM_RATIO=""
         eps=$(eps_of "${R_EVENTS[$i]}" "$secs")
         if [[ $group == py ]]; then
             ratio="1 (reference)"
+        elif [[ $group == dec ]]; then
+            ratio="–"
         elif [[ -n $REF_EPS ]]; then
             ratio=$(awk -v a="$eps" -v b="$REF_EPS" 'BEGIN { printf "%.1f×", a / b }')
         else
@@ -482,6 +487,16 @@ PY_RATIO="" MEM_RATIO=""
     echo "(empty bucket_role_mapping) never matches in (a) and the reference, while its native rendition"
     echo "uses a fixed 2-bucket mapping."
     ((PY_N < N)) && echo && echo "The reference ran on the first $PY_N of the $N events (PY_EVENTS); events/s are compared."
+    if [[ -n $REF_SECS && -n $DEC_SECS ]]; then
+        awk -v r="$REF_SECS" -v d="$DEC_SECS" 'BEGIN {
+            f = r - d
+            if (f <= 0) { print "\nThe decoding-only run was not faster than the reference: no ceiling computed."; exit }
+            printf "\nTime in the rule functions: the reference took %.3f s, %.3f s of it decoding (the run\n", r, d
+            printf "that calls no rule), so %.3f s (%.0f%%) went to executing the 5 rule functions and their\n", f, 100 * f / r
+            printf "optional functions. Any engine that calls the same functions in one CPython interpreter\n"
+            printf "spends at least that, so (a) can reach at most %.2f× the reference per core.\n", r / f
+        }'
+    fi
     echo
     echo "## Targets"
     echo

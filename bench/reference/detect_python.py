@@ -17,7 +17,11 @@ Runs the built-in Python access-log rules (content/rules/aws_s3_access_logs/*.py
 
 Standard library only (Python >= 3.11: bucketwatch_settings reads its TOML with tomllib).
 
-    python3 detect_python.py [--content DIR] [--max-events N] EVENTS.jsonl
+    python3 detect_python.py [--content DIR] [--max-events N] [--decode-only] EVENTS.jsonl
+
+`--decode-only` reads, decodes and wraps every event as above but calls no rule: the difference
+between the two runs is the time the rule functions themselves take in CPython, which no engine
+that calls them can save.
 
 Settings come from DIR/bucketwatch_settings.toml, or the file named by BUCKETWATCH_SETTINGS, as
 for bucketwatch. One line per rule (`rule=ID matches=K errors=E`) and then the summary line
@@ -144,17 +148,23 @@ def main(argv):
     args = argv[1:]
     content = ROOT / "content"
     max_events = None
+    decode_only = False
     while args and args[0].startswith("--"):
         opt = args.pop(0)
         if opt == "--content" and args:
             content = Path(args.pop(0))
         elif opt == "--max-events" and args:
             max_events = int(args.pop(0))
+        elif opt == "--decode-only":
+            decode_only = True
         else:
             args = []
             break
     if len(args) != 1:
-        print("usage: detect_python.py [--content DIR] [--max-events N] EVENTS.jsonl", file=sys.stderr)
+        print(
+            "usage: detect_python.py [--content DIR] [--max-events N] [--decode-only] EVENTS.jsonl",
+            file=sys.stderr,
+        )
         return 2
     path = args[0]
 
@@ -170,6 +180,8 @@ def main(argv):
         log_type: tuple((i, rules[i][2], tuple(rules[i][3])) for i in indices)
         for log_type, indices in by_type.items()
     }
+    if decode_only:
+        table = {}
     matches = [0] * len(rules)
     errors = [0] * len(rules)
 
