@@ -233,7 +233,7 @@ fn store(
                 return Err(format!("returned {}, expected a mapping", type_name(value)));
             }
             let context = py_to_json(value, 0);
-            let size = serde_json::to_string(&context).map_or(0, |s| s.chars().count());
+            let size = json_chars(&context);
             out.alert_context = Some(if size > MAX_CONTEXT_CHARS {
                 serde_json::json!({ "_error": format!(
                     "alert_context size is {size} characters, bigger than maximum of {MAX_CONTEXT_CHARS} characters"
@@ -245,6 +245,24 @@ fn store(
         _ => {}
     }
     Ok(())
+}
+
+/// How many characters `value` has as JSON text, counted as it is written (no string built:
+/// this runs for every match).
+fn json_chars(value: &Value) -> usize {
+    struct Chars(usize);
+    impl std::io::Write for Chars {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Every byte but UTF-8 continuation bytes starts a character.
+            self.0 += buf.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut chars = Chars(0);
+    serde_json::to_writer(&mut chars, value).map_or(0, |()| chars.0)
 }
 
 /// Converts a Python value to JSON as `json.dumps(value, default=str)` would: mappings (event
@@ -345,4 +363,23 @@ pub fn with_mocks<'py, T>(
     let result = f();
     helper_function(py, "restore_mocks")?.call1((module, state))?;
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn json_chars_counts_characters_not_bytes() {
+        let values = [
+            json!({"é": "naïve ✓ 𝄞", "n": [1, null, "\"\\\u{7}"], "t": true}),
+            json!("x".repeat(70_000)),
+            json!(null),
+        ];
+        for value in values {
+            let text = serde_json::to_string(&value).unwrap();
+            assert_eq!(super::json_chars(&value), text.chars().count(), "{value}");
+        }
+        assert_ne!(super::json_chars(&json!("é")), "\"é\"".len());
+    }
 }

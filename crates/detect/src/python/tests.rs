@@ -91,6 +91,59 @@ fn event_reads_like_an_immutable_mapping() {
 }
 
 #[test]
+fn repeated_reads_give_the_same_value_in_every_case() {
+    let lower = || json!({"bucket": "b", "errorcode": null, "tags": ["x"], "owner": {"id": "o"}});
+    let e = |expr: &str| eval_on(lower(), None, expr);
+    // A value read twice is converted once; lists and nested views stay immutable.
+    assert_eq!(e("event.get('tags') is event['tags']"), "True");
+    assert_eq!(e("event['owner'] is event.get('owner')"), "True");
+    assert_eq!(
+        e("(event.get('tags'), event.get('tags'))"),
+        "(('x',), ('x',))"
+    );
+    assert_eq!(e("event['owner'].get('ID')"), "'o'");
+    assert_eq!(
+        e("(event.get('errorcode', 1), event.get('errorcode', 2))"),
+        "(None, None)"
+    );
+    // Any spelling of a key reads the same value, before and after another spelling was read.
+    assert_eq!(
+        e("(event['bucket'], event['BUCKET'], event['Bucket'])"),
+        "('b', 'b', 'b')"
+    );
+    assert_eq!(
+        e("(event.get('BUCKET'), event.get('bucket'))"),
+        "('b', 'b')"
+    );
+    // A key missing from an object of lowercase keys: the default, in every spelling.
+    assert_eq!(
+        e("(event.get('missing'), event.get('MISSING', 3))"),
+        "(None, 3)"
+    );
+    assert_eq!(
+        e("('missing' in event, 'Bucket' in event)"),
+        "(False, True)"
+    );
+    // An object with capitals in its keys: lowercase reads still find them.
+    let mixed = |expr: &str| eval_on(sample(), None, expr);
+    assert_eq!(mixed("event.get('eventname')"), "'GetObject'");
+    assert_eq!(
+        mixed("(event.get('missing'), event['tlsversion'])"),
+        "(None, 'TLSv1.3')"
+    );
+    // Several spellings of one key: the first in key order ("KEY" < "Key"), whatever is asked.
+    let twins = |expr: &str| eval_on(json!({"Key": 1, "KEY": 2, "key2": 3}), None, expr);
+    assert_eq!(
+        twins("(event['key'], event['kEY'], event['Key'])"),
+        "(2, 2, 1)"
+    );
+    // Keys that are not exactly str: found by text (a str subclass) or never (other types).
+    assert_eq!(e("event.get(type('K', (str,), {})('bucket'))"), "'b'");
+    assert_eq!(e("(event.get(1), event.get(None, 5))"), "(None, 5)");
+    assert_eq!(e("event.get(['unhashable'])"), "None");
+}
+
+#[test]
 fn deep_get_and_deep_walk() {
     let e = |expr: &str| eval_on(sample(), None, expr);
     assert_eq!(
