@@ -105,7 +105,7 @@ impl PyEvent {
             return Some(v);
         }
         if !key.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-            return lookup(map, key);
+            return lookup_ignoring_case(map, key);
         }
         self.capitalized_keys
             .get_or_init(py, || {
@@ -192,9 +192,11 @@ impl PyEvent {
 /// Exact key first, then a case-insensitive match (the first in key order: events are
 /// `serde_json` maps, sorted by key).
 pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if let Some(v) = map.get(key) {
-        return Some(v);
-    }
+    map.get(key).or_else(|| lookup_ignoring_case(map, key))
+}
+
+/// The case-insensitive half of [`lookup`].
+fn lookup_ignoring_case<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if key.is_ascii() {
         map.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
