@@ -311,6 +311,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     allocator::configure(match cli.command {
         Command::Run(_) => allocator::Workload::Service,
+        Command::Ingest(_) => allocator::Workload::Ingest,
         _ => allocator::Workload::Batch,
     });
     let result = match cli.command {
