@@ -10,7 +10,7 @@
 #   LAKE_DAYS         days they are spread over                 (default 30)
 #   LAKE_OBJECTS      objects per day                           (default 10)
 #   DETECT_ROWS       rows of the ingest run with the built-in rules on (default one day's)
-#   QUERY_RUNS        timed runs per query and engine, best kept (default 5)
+#   QUERY_RUNS        sessions per query and engine, and repeat runs in each (default 5)
 #   CARGO_TARGET_DIR  (default $HOME/.cache/bucketwatch-target)
 #   BUCKETWATCH, BW_GEN  use these binaries instead of building them
 #   VENV              Python with duckdb + duckdb-ext-delta     (default ./.venv, made by scripts/test)
@@ -157,13 +157,22 @@ theirs=(
     "SELECT CAST(date_trunc('hour', p_event_time) AS VARCHAR) AS hour, count(DISTINCT operation) AS ops FROM {T} GROUP BY 1 ORDER BY 1 LIMIT 1000"
 )
 
-best() { sort -n | head -1; }
+# Each engine runs each query in QUERY_RUNS fresh sessions (new processes), QUERY_RUNS + 1 times
+# per session. "first" is the best first run of a session: opening the tables, planning and
+# running, process start excluded. "warm" is the best of the later runs: code, allocator and
+# Parquet metadata caches warm, as in a long-lived session (the service's scheduled queries, a
+# console). Both engines are measured the same way; the target compares the warm figures.
+best_first_warm() { # lines "first|warm SECONDS" -> "best-first best-warm"
+    awk '{ if (!($1 in b) || $2 < b[$1]) b[$1] = $2 } END { print b["first"], b["warm"] }'
+}
 
-our_time() { # SQL -> best in-process seconds, from bucketwatch's "N rows in X s"
-    local sql=$1 i
+our_times() { # SQL -> "first warm" seconds, from bucketwatch's "N rows in X s" per statement
+    local sql=$1 i j script=
+    for ((j = 0; j <= QUERY_RUNS; j++)); do script+="$sql;"$'\n'; done
     for ((i = 0; i < QUERY_RUNS; i++)); do
-        "$BUCKETWATCH" query --data-dir "$LAKE_DATA" --format csv "$sql" 2>&1 >/dev/null | awk '/ rows? in / { print $(NF-1) }'
-    done | best
+        "$BUCKETWATCH" query --data-dir "$LAKE_DATA" --format csv "$script" 2>&1 >/dev/null |
+            awk '/ rows? in / { print (n++ ? "warm" : "first"), $(NF-1) }'
+    done | best_first_warm
 }
 
 DUCK_SCRIPT=$BENCH_DIR/lake-duckdb.py
@@ -176,14 +185,18 @@ con = duckdb.connect()
 con.execute(f"LOAD '{ext}'")
 con.execute("SET TimeZone = 'UTC'")
 sql = sql.replace("{T}", f"delta_scan('{table}')")
-best = None
-for _ in range(runs):
+for run in range(runs + 1):
     t0 = time.perf_counter()
     con.execute(sql).fetchall()
-    t = time.perf_counter() - t0
-    best = t if best is None else min(best, t)
-print(f"{best:.3f}")
+    print("warm" if run else "first", f"{time.perf_counter() - t0:.3f}")
 EOF
+
+duck_times() { # SQL -> "first warm" seconds, as our_times
+    local sql=$1 i
+    for ((i = 0; i < QUERY_RUNS; i++)); do
+        "$VENV/bin/python" "$DUCK_SCRIPT" "$TABLE" "$QUERY_RUNS" "$sql"
+    done | best_first_warm
+}
 
 # The ingest above left the lake's files as dirty pages: flush them now, or the kernel's
 # writeback competes with the first engine's queries and not the second's.
@@ -191,9 +204,9 @@ sync
 results=()
 for i in "${!names[@]}"; do
     log "query ${names[$i]}"
-    o=$(our_time "${ours[$i]}")
-    d=$("$VENV/bin/python" "$DUCK_SCRIPT" "$TABLE" "$QUERY_RUNS" "${theirs[$i]}")
-    results+=("${names[$i]} $o $d")
+    read -r o_first o_warm <<<"$(our_times "${ours[$i]}")"
+    read -r d_first d_warm <<<"$(duck_times "${theirs[$i]}")"
+    results+=("${names[$i]} $o_first $o_warm $d_first $d_warm")
 done
 
 # Bytes a one-day query reads: DataFusion's bytes_scanned from EXPLAIN ANALYZE.
@@ -222,14 +235,20 @@ report=$BENCH_DIR/run-lake-$(date -u +%Y%m%dT%H%M%SZ).md
     echo "| ingest peak memory in use (RSS less lazily freed pages, sampled) | – | $ingest_in_use_mb MB | – |"
     check "one-day query: bytes read / table bytes" "$fraction" "<=" "$TARGET_DAY_FRACTION" ""
     for r in "${results[@]}"; do
-        read -r name o d <<<"$r"
-        ratio=$(awk -v o="$o" -v d="$d" 'BEGIN { printf "%.2f", o / d }')
-        check "query $name: bucketwatch ${o} s / DuckDB ${d} s" "$ratio" "<=" "$TARGET_QUERY_RATIO" "×"
+        read -r name o_first o_warm d_first d_warm <<<"$r"
+        ratio=$(awk -v o="$o_warm" -v d="$d_warm" 'BEGIN { printf "%.2f", o / d }')
+        check "query $name, warm: bucketwatch ${o_warm} s / DuckDB ${d_warm} s" "$ratio" "<=" "$TARGET_QUERY_RATIO" "×"
+    done
+    for r in "${results[@]}"; do
+        read -r name o_first o_warm d_first d_warm <<<"$r"
+        ratio=$(awk -v o="$o_first" -v d="$d_first" 'BEGIN { printf "%.2f", o / d }')
+        echo "| query $name, first run of a session: bucketwatch ${o_first} s / DuckDB ${d_first} s | – | $ratio × | – |"
     done
     echo
-    echo "bucketwatch times are \`bucketwatch query\`'s own \"rows in X s\" (opening the tables, planning and"
-    echo "running; process start excluded), best of $QUERY_RUNS; DuckDB's are in-process, best of $QUERY_RUNS, on"
-    echo "\`delta_scan\` of the same table with the extension already loaded. One-day bytes: DataFusion's"
-    echo "bytes_scanned ($scanned) over the table's Parquet bytes."
+    echo "Each engine ran each query in $QUERY_RUNS fresh processes, $((QUERY_RUNS + 1)) times in each. \"first\" is the"
+    echo "best first run of a process (bucketwatch: its own \"rows in X s\", opening the session and tables,"
+    echo "planning and running, process start excluded; DuckDB: \`delta_scan\` of the same table, the"
+    echo "extension already loaded). \"warm\" is the best of the later runs in the same session. One-day"
+    echo "bytes: DataFusion's bytes_scanned ($scanned) over the table's Parquet bytes."
 } | tee "$report"
 log "report saved to $report"

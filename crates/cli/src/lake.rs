@@ -11,7 +11,7 @@ use bucketwatch_alert::SqliteAlertStore;
 use bucketwatch_core::{LogType, SourceInfo, Timestamp};
 use bucketwatch_detect::{Engine, EngineOptions};
 use bucketwatch_lake::arrow::record_batch::RecordBatch;
-use bucketwatch_lake::{Lake, LakeWriter, QueryEngine};
+use bucketwatch_lake::{Lake, LakeWriter, QueryEngine, QueryError};
 use bucketwatch_pipeline::{IngestJob, Progress, Source};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -195,7 +195,10 @@ pub struct QueryArgs {
     #[arg(long, value_enum, default_value = "table")]
     format: OutputFormat,
 
-    /// One SELECT statement.
+    /// One or more SELECT statements, separated by `;`. They run in order in one session:
+    /// a table reads as it was when the first statement naming it ran, so the statements
+    /// see the same data. Each result is printed as it completes, with its row count and
+    /// time on stderr; the first error stops the script.
     #[arg(value_name = "SQL")]
     sql: String,
 }
@@ -204,29 +207,37 @@ pub fn query(args: QueryArgs) -> anyhow::Result<u8> {
     let runtime = crate::runtime::runtime()?;
     let location = args.data.lake_location()?;
     let lake = Lake::open(&location)?;
-    let started = std::time::Instant::now();
-    let result = runtime.block_on(async {
-        let engine = QueryEngine::open(&lake).await?;
-        engine.query_at(&args.sql, Timestamp::now()).await
-    });
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("bucketwatch query: error: {}", e.render(&args.sql));
-            return Ok(1);
-        }
-    };
-    let seconds = started.elapsed().as_secs_f64();
     let out = &mut io::stdout().lock();
-    write_batches(args.format, &result.batches, out).context("writing the result to stdout")?;
-    // On stderr, so JSON and CSV output stay clean.
-    eprintln!(
-        "{} row{} in {:.3} s",
-        result.rows(),
-        if result.rows() == 1 { "" } else { "s" },
-        seconds
-    );
-    Ok(0)
+    let mut started = std::time::Instant::now();
+    let outcome = runtime.block_on(async {
+        let engine = QueryEngine::open(&lake).await?;
+        for statement in engine.parse(&args.sql)? {
+            let result = engine.run_at(statement, Timestamp::now()).await?;
+            // The first statement's time includes opening the session.
+            let seconds = started.elapsed().as_secs_f64();
+            write_batches(args.format, &result.batches, out)
+                .context("writing the result to stdout")?;
+            // On stderr, so JSON and CSV output stay clean.
+            eprintln!(
+                "{} row{} in {:.3} s",
+                result.rows(),
+                if result.rows() == 1 { "" } else { "s" },
+                seconds
+            );
+            started = std::time::Instant::now();
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    match outcome {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast::<QueryError>() {
+            Ok(e) => {
+                eprintln!("bucketwatch query: error: {}", e.render(&args.sql));
+                Ok(1)
+            }
+            Err(e) => Err(e),
+        },
+    }
 }
 
 fn write_batches(

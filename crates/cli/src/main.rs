@@ -222,7 +222,11 @@ DATAFUSION_* variables (DATAFUSION_EXECUTION_TARGET_PARTITIONS=8 sets \
 datafusion.execution.target_partitions, by default twice the cores); \
 information_schema.df_settings lists them all.
 
-Exit status: 0 on success, 1 when the query failed (the error points at the SQL position).
+Several statements separated by `;` run in one session, in order: they see the same data, \
+and each result is printed as it completes. A statement that is not a query refuses the whole \
+script before anything runs.
+
+Exit status: 0 on success, 1 when a statement failed (the error points at the SQL position).
 
 Examples:
   bucketwatch query \"SELECT requester, httpstatus, errorcode, count(*) AS n
@@ -230,7 +234,9 @@ Examples:
       WHERE httpstatus IN (400, 403, 405) AND p_occurs_since('1 day')
       GROUP BY 1, 2, 3 ORDER BY n DESC\"
   bucketwatch query --format json \"SELECT * FROM views.all_logs
-      WHERE array_has(p_any_ip_addresses, '192.0.2.3')\"")]
+      WHERE array_has(p_any_ip_addresses, '192.0.2.3')\"
+  bucketwatch query \"SELECT count(*) FROM logs.aws_cloudtrail;
+      SELECT eventname, count(*) FROM logs.aws_cloudtrail GROUP BY 1\"")]
     Query(lake::QueryArgs),
 
     /// Maintain the lake: compact small files, expire old data.

@@ -205,6 +205,22 @@ fn refused_statements_and_sql_errors_are_explained() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("read-only"), "{stderr}");
+    // A script with a refused statement runs none of it.
+    let out = bucketwatch(
+        data.path(),
+        &["query", "SELECT 1; DELETE FROM logs.aws_s3serveraccess"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("read-only") && stderr.contains("DELETE"),
+        "{stderr}"
+    );
     let out = bucketwatch(
         data.path(),
         &["query", "SELECT nosuchcolumn FROM logs.aws_s3serveraccess"],
@@ -212,6 +228,26 @@ fn refused_statements_and_sql_errors_are_explained() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("nosuchcolumn") && stderr.contains("column 8"),
+        "{stderr}"
+    );
+    // In a script, results print as statements complete; the first error stops it and
+    // points at its line.
+    let out = bucketwatch(
+        data.path(),
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT count(*) > 0 AS some FROM logs.aws_s3serveraccess;\nSELECT 'two' AS second;\n  SELECT nosuchcolumn FROM logs.aws_s3serveraccess;\nSELECT 'four' AS fourth",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "some\ntrue\nsecond\ntwo\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches(" row in ").count(), 2, "{stderr}");
+    assert!(
+        stderr.contains("nosuchcolumn") && stderr.contains("at line 3, column 10"),
         "{stderr}"
     );
 }

@@ -20,7 +20,7 @@ pub mod writer;
 
 pub use columns::{ColumnKind, PARTITION_COLUMN, RuleColumns, partition_day};
 pub use maintain::{CompactReport, ExpireReport, compact, expire};
-pub use query::{QueryEngine, QueryError, QueryResult};
+pub use query::{ParsedQuery, QueryEngine, QueryError, QueryResult};
 pub use table::{Database, LakeLocation, TableId, athena_ddl};
 pub use writer::{CommitReport, FinishedObject, Lake, LakeWriter};
 

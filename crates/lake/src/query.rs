@@ -19,12 +19,12 @@ use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::common::DataFusionError;
 use deltalake::datafusion::execution::context::{SQLOptions, SessionContext};
 use deltalake::datafusion::prelude::SessionConfig;
-use deltalake::datafusion::sql::parser::Statement as DfStatement;
+use deltalake::datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
 use deltalake::datafusion::sql::sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, Statement, Value,
     visit_expressions_mut,
 };
-use deltalake::datafusion::sql::sqlparser::dialect::GenericDialect;
+use deltalake::datafusion::sql::sqlparser::dialect::{GenericDialect, dialect_from_str};
 use deltalake::datafusion::sql::sqlparser::parser::Parser;
 use deltalake::delta_datafusion::TableProviderBuilder;
 use std::ops::ControlFlow;
@@ -311,25 +311,75 @@ impl QueryEngine {
 
     /// [`query`](Self::query) with `now` for the relative time macros.
     pub async fn query_at(&self, sql: &str, now: Timestamp) -> Result<QueryResult, QueryError> {
-        let state = self.ctx.state();
-        let statement = state
-            .sql_to_statement(sql, &state.config().options().sql_parser.dialect)
+        let mut statements = self.parse(sql)?;
+        if statements.len() > 1 {
+            return Err(QueryError::Sql {
+                message: format!(
+                    "one statement expected, found {}: run them one at a time",
+                    statements.len()
+                ),
+                position: None,
+            });
+        }
+        self.run_at(statements.remove(0), now).await
+    }
+
+    /// Parses `sql`, one or more statements separated by `;`, and checks that every one is a
+    /// query before any runs: a script is refused as a whole.
+    pub fn parse(&self, sql: &str) -> Result<Vec<ParsedQuery>, QueryError> {
+        let options = self.ctx.state().config().options().sql_parser.clone();
+        let dialect = dialect_from_str(options.dialect.to_string())
+            .unwrap_or_else(|| Box::new(GenericDialect {}));
+        let statements = DFParserBuilder::new(sql)
+            .with_dialect(dialect.as_ref())
+            .with_recursion_limit(options.recursion_limit.get())
+            .build()
+            .and_then(|mut parser| parser.parse_statements())
             .map_err(QueryError::from_datafusion)?;
-        let mut statement = statement;
+        if statements.is_empty() {
+            return Err(QueryError::Sql {
+                message: "no statement: give a query such as SELECT count(*) FROM views.all_logs"
+                    .into(),
+                position: None,
+            });
+        }
+        statements
+            .into_iter()
+            .map(|mut statement| {
+                let query = match &mut statement {
+                    // EXPLAIN [ANALYZE] of a query is read-only too, and how to see what a
+                    // query reads.
+                    DfStatement::Explain(explain) => explain.statement.as_ref(),
+                    other => other,
+                };
+                match query {
+                    DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)) => {
+                        Ok(ParsedQuery(statement))
+                    }
+                    DfStatement::CreateExternalTable(_) => Err(refused("CREATE EXTERNAL TABLE")),
+                    DfStatement::CopyTo(_) => Err(refused("COPY")),
+                    other => Err(refused(&first_words(&other.to_string()))),
+                }
+            })
+            .collect()
+    }
+
+    /// Runs a statement from [`parse`](Self::parse), with `now` for the relative time macros.
+    pub async fn run_at(
+        &self,
+        query: ParsedQuery,
+        now: Timestamp,
+    ) -> Result<QueryResult, QueryError> {
+        let mut statement = query.0;
         let query = match &mut statement {
-            // EXPLAIN [ANALYZE] of a query is read-only too, and how to see what a query reads.
             DfStatement::Explain(explain) => explain.statement.as_mut(),
             other => other,
         };
-        match query {
-            DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)) => {
-                expand_time_macros(s, now)?;
-            }
-            DfStatement::CreateExternalTable(_) => return Err(refused("CREATE EXTERNAL TABLE")),
-            DfStatement::CopyTo(_) => return Err(refused("COPY")),
-            other => return Err(refused(&first_words(&other.to_string()))),
+        if let DfStatement::Statement(s) = query {
+            expand_time_macros(s, now)?;
         }
         self.register_named(&statement).await?;
+        let state = self.ctx.state();
         let plan = state
             .statement_to_plan(statement)
             .await
@@ -350,6 +400,10 @@ impl QueryEngine {
         Ok(QueryResult { schema, batches })
     }
 }
+
+/// One statement of a script, checked to be a query: what [`QueryEngine::run_at`] runs.
+#[derive(Debug)]
+pub struct ParsedQuery(DfStatement);
 
 fn refused(what: &str) -> QueryError {
     QueryError::Refused(format!(

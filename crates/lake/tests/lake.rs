@@ -7,7 +7,9 @@ use bucketwatch_lake::arrow::array::{ArrayRef, StringArray};
 use bucketwatch_lake::arrow::compute::cast;
 use bucketwatch_lake::arrow::datatypes::{DataType, Int64Type};
 use bucketwatch_lake::writer::FinishedObject;
-use bucketwatch_lake::{Lake, LakeWriter, QueryEngine, QueryError, RuleColumns, TableId};
+use bucketwatch_lake::{
+    Lake, LakeWriter, QueryEngine, QueryError, QueryResult, RuleColumns, TableId,
+};
 use serde_json::{Map, Value, json};
 
 fn event(bucket: &str, status: i64, time: &str, row: u64) -> Map<String, Value> {
@@ -41,6 +43,11 @@ async fn count(engine: &QueryEngine, sql: &str) -> i64 {
         .query(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    scalar(&result)
+}
+
+/// The first column of the first row of a count.
+fn scalar(result: &QueryResult) -> i64 {
     result.batches[0]
         .column(0)
         .as_primitive::<Int64Type>()
@@ -345,7 +352,17 @@ async fn a_one_day_query_reads_only_that_days_files() {
         )
         .await
         .unwrap();
-    let explained: String = plan
+    let explained = plan_text(&plan);
+    let days: std::collections::BTreeSet<&str> = explained
+        .match_indices("p_event_date=")
+        .map(|(at, _)| &explained[at + 13..at + 23])
+        .collect();
+    assert_eq!(days, ["2026-03-03"].into(), "{explained}");
+}
+
+/// An EXPLAIN's plans as one text.
+fn plan_text(explain: &QueryResult) -> String {
+    explain
         .batches
         .iter()
         .flat_map(|b| {
@@ -354,12 +371,7 @@ async fn a_one_day_query_reads_only_that_days_files() {
                 .map(|i| plans.value(i).to_string())
                 .collect::<Vec<_>>()
         })
-        .collect();
-    let days: std::collections::BTreeSet<&str> = explained
-        .match_indices("p_event_date=")
-        .map(|(at, _)| &explained[at + 13..at + 23])
-        .collect();
-    assert_eq!(days, ["2026-03-03"].into(), "{explained}");
+        .collect()
 }
 
 #[tokio::test]
@@ -381,6 +393,51 @@ async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
     let reopened = QueryEngine::open(&lake).await.unwrap();
     assert_eq!(count(&reopened, view).await, 5);
     assert_eq!(count(&reopened, all).await, 5);
+}
+
+#[tokio::test]
+async fn a_script_runs_its_statements_in_one_session_and_is_refused_as_a_whole() {
+    let (_dir, lake) = lake_with_days(2).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let script = "SELECT count(*) FROM logs.aws_s3serveraccess;\n\
+        SELECT count(*) FROM logs.aws_s3serveraccess WHERE bucket = 'b'";
+    let mut statements = engine.parse(script).unwrap().into_iter();
+    let first = engine
+        .run_at(statements.next().unwrap(), Timestamp::now())
+        .await
+        .unwrap();
+    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
+    writer.push_event(
+        LogType::S3ServerAccess,
+        &event("b", 200, "2026-03-01 05:00:00.000000000", 7_777),
+        "later",
+    );
+    writer.commit().await.unwrap();
+    let second = engine
+        .run_at(statements.next().unwrap(), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(statements.next().is_none());
+    // The second statement reads the table as the first did, without the later commit.
+    assert_eq!(scalar(&first), 4);
+    assert_eq!(scalar(&second), 4);
+
+    for script in [
+        "SELECT 1; DROP TABLE logs.aws_s3serveraccess",
+        "EXPLAIN SELECT 1; COPY logs.aws_s3serveraccess TO '/tmp/out.parquet'",
+    ] {
+        match engine.parse(script) {
+            Err(QueryError::Refused(msg)) => assert!(msg.contains("read-only"), "{script}: {msg}"),
+            other => panic!("{script}: expected a refusal, got {other:?}"),
+        }
+    }
+    let err = engine.parse(" ; ").unwrap_err();
+    assert!(err.to_string().contains("no statement"), "{err}");
+    let err = engine.query("SELECT 1; SELECT 2").await.unwrap_err();
+    assert!(
+        err.to_string().contains("one statement expected, found 2"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
