@@ -15,6 +15,7 @@ mod cluster;
 pub mod columns;
 pub mod maintain;
 pub mod query;
+mod scan_predicate;
 pub mod table;
 pub mod writer;
 

@@ -18,6 +18,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::common::DataFusionError;
 use deltalake::datafusion::execution::context::{SQLOptions, SessionContext};
+use deltalake::datafusion::execution::session_state::SessionStateBuilder;
 use deltalake::datafusion::prelude::SessionConfig;
 use deltalake::datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
 use deltalake::datafusion::sql::sqlparser::ast::{
@@ -30,6 +31,7 @@ use deltalake::delta_datafusion::TableProviderBuilder;
 use std::ops::ControlFlow;
 
 use crate::columns::{NANOS_PER_DAY, PARTITION_COLUMN, RULE_COLUMNS, STANDARD_COLUMNS};
+use crate::scan_predicate::DedupeScanPredicates;
 use crate::table::{Database, TableId};
 use crate::writer::Lake;
 
@@ -146,7 +148,12 @@ impl QueryEngine {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             config = config.with_target_partitions(2 * cores);
         }
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(DedupeScanPredicates))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         for schema in Database::ALL.map(Database::name).into_iter().chain([VIEWS]) {
             ctx.sql(&format!("CREATE SCHEMA {schema}"))
                 .await

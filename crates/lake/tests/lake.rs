@@ -375,6 +375,29 @@ fn plan_text(explain: &QueryResult) -> String {
 }
 
 #[tokio::test]
+async fn a_scan_evaluates_each_filter_once_and_keeps_every_match() {
+    let (_dir, lake) = lake_with_days(2).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let filter = "WHERE bucket = 'b' AND httpstatus = 200";
+    let plan = engine
+        .query(&format!(
+            "EXPLAIN SELECT requester, count(*) FROM logs.aws_s3serveraccess {filter} GROUP BY 1"
+        ))
+        .await
+        .unwrap();
+    let explained = plan_text(&plan);
+    let predicate = explained
+        .split("predicate=")
+        .nth(1)
+        .and_then(|p| p.split(", pruning_predicate").next())
+        .unwrap_or_else(|| panic!("no scan predicate in {explained}"));
+    assert_eq!(predicate.matches("bucket@").count(), 1, "{predicate}");
+    assert_eq!(predicate.matches("httpstatus@").count(), 1, "{predicate}");
+    let sql = format!("SELECT count(*) FROM logs.aws_s3serveraccess {filter}");
+    assert_eq!(count(&engine, &sql).await, 4);
+}
+
+#[tokio::test]
 async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
     let (_dir, lake) = lake_with_days(2).await;
     let engine = QueryEngine::open(&lake).await.unwrap();
