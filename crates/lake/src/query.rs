@@ -335,8 +335,8 @@ impl QueryEngine {
     /// query before any runs: a script is refused as a whole.
     pub fn parse(&self, sql: &str) -> Result<Vec<ParsedQuery>, QueryError> {
         let options = self.ctx.state().config().options().sql_parser.clone();
-        let dialect = dialect_from_str(options.dialect.to_string())
-            .unwrap_or_else(|| Box::new(GenericDialect {}));
+        let dialect =
+            dialect_from_str(options.dialect).unwrap_or_else(|| Box::new(GenericDialect {}));
         let statements = DFParserBuilder::new(sql)
             .with_dialect(dialect.as_ref())
             .with_recursion_limit(options.recursion_limit.get())
