@@ -352,8 +352,8 @@ impl QueryEngine {
         }
         statements
             .into_iter()
-            .map(|mut statement| {
-                let query = match &mut statement {
+            .map(|statement| {
+                let query = match &statement {
                     // EXPLAIN [ANALYZE] of a query is read-only too, and how to see what a
                     // query reads.
                     DfStatement::Explain(explain) => explain.statement.as_ref(),
