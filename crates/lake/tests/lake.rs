@@ -397,12 +397,8 @@ async fn a_scan_evaluates_each_filter_once_and_keeps_every_match() {
     assert_eq!(count(&engine, &sql).await, 4);
 }
 
-#[tokio::test]
-async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
-    let (_dir, lake) = lake_with_days(2).await;
-    let engine = QueryEngine::open(&lake).await.unwrap();
-    let all = "SELECT count(*) FROM logs.aws_s3serveraccess";
-    assert_eq!(count(&engine, all).await, 4);
+/// Commits one more access-log row to a lake from `lake_with_days`, as a later ingest would.
+async fn commit_a_later_event(lake: &Lake) {
     let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
     writer.push_event(
         LogType::S3ServerAccess,
@@ -410,6 +406,15 @@ async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
         "later",
     );
     writer.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_reads_a_table_as_it_was_when_a_query_first_named_it() {
+    let (_dir, lake) = lake_with_days(2).await;
+    let engine = QueryEngine::open(&lake).await.unwrap();
+    let all = "SELECT count(*) FROM logs.aws_s3serveraccess";
+    assert_eq!(count(&engine, all).await, 4);
+    commit_a_later_event(&lake).await;
     assert_eq!(count(&engine, all).await, 4);
     let view = "SELECT count(*) FROM views.all_logs";
     assert_eq!(count(&engine, view).await, 4);
@@ -429,13 +434,7 @@ async fn a_script_runs_its_statements_in_one_session_and_is_refused_as_a_whole()
         .run_at(statements.next().unwrap(), Timestamp::now())
         .await
         .unwrap();
-    let mut writer = LakeWriter::open(lake.clone()).await.unwrap();
-    writer.push_event(
-        LogType::S3ServerAccess,
-        &event("b", 200, "2026-03-01 05:00:00.000000000", 7_777),
-        "later",
-    );
-    writer.commit().await.unwrap();
+    commit_a_later_event(&lake).await;
     let second = engine
         .run_at(statements.next().unwrap(), Timestamp::now())
         .await
